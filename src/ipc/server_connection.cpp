@@ -1,0 +1,412 @@
+// The per-connection state machine of interprocess_server. See
+// server_connection.hpp; PROTOCOL.md section 5 lists what a peer observes.
+#include "server_connection.hpp"
+
+#include <algorithm>
+
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemoneye/ipc/detail/use_awaitable.hpp"
+
+namespace daemoneye::ipc::detail {
+namespace {
+
+/// Logs what escaped a connection coroutine; never lets it pass silently.
+struct log_exception {
+  std::uint64_t id;
+  const char* what;
+  void operator()(const std::exception_ptr& ep) const {
+    if (!ep) return;
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      spdlog::error("connection {}: {} failed: {}", id, what, e.what());
+    } catch (...) {
+      spdlog::error("connection {}: {} failed with an unknown exception", id, what);
+    }
+  }
+};
+
+asio::awaitable<DetectionResult> run_async_handler(std::shared_ptr<server_context> ctx, DetectionTask task) {
+  co_return co_await ctx->async_handler(std::move(task));
+}
+
+std::string describe_peer(const peer_credentials& creds) {
+  return fmt::format("pid {}, uid {}", creds.pid ? std::to_string(*creds.pid) : "?",
+                     creds.uid ? std::to_string(*creds.uid) : "?");
+}
+
+}  // namespace
+
+server_connection::server_connection(std::shared_ptr<server_context> ctx, strand_type strand, local_stream stream,
+                                     std::shared_ptr<const ipc_config> config, std::uint64_t id)
+    : ctx_(std::move(ctx)),
+      strand_(std::move(strand)),
+      stream_(std::move(stream)),
+      config_(std::move(config)),
+      codec_(config_->codec_opts()),
+      id_(id),
+      peer_(describe_peer(stream_.peer())),
+      decoder_(codec_),
+      watchdog_timer_(strand_),
+      write_signal_(strand_),
+      slot_signal_(strand_),
+      last_activity_(clock::now()) {
+  in_flight_.reserve(config_->flow_control.max_in_flight);
+}
+
+void server_connection::start() {
+  spdlog::info("connection {} opened ({})", id_, peer_);
+  auto self = shared_from_this();
+  asio::co_spawn(strand_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
+  asio::co_spawn(strand_, [self] { return self->write_loop(); }, log_exception{id_, "writer"});
+  asio::co_spawn(strand_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
+}
+
+void server_connection::begin_shutdown() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->shutting_down_ = true;
+    self->maybe_finish();
+  });
+}
+
+void server_connection::close_now() {
+  asio::post(strand_, [self = shared_from_this()] { self->close("server_stopped"); });
+}
+
+asio::awaitable<void> server_connection::read_loop() {
+  const std::size_t max_in_flight = std::max<std::uint32_t>(1, config_->flow_control.max_in_flight);
+  while (!closed_ && !reading_stopped_) {
+    // Decode every complete frame already received. When the connection has
+    // max_in_flight tasks unanswered, stop: the client's further bytes wait
+    // in the socket (backpressure) instead of in our memory.
+    while (!closed_ && !reading_stopped_) {
+      if (occupied_slots() >= max_in_flight) {
+        slot_signal_.expires_at(clock::time_point::max());
+        co_await slot_signal_.async_wait(use_nothrow_awaitable);
+        continue;
+      }
+      auto frame = decoder_.next();
+      if (!frame) {
+        protocol_error(frame.error());
+        co_return;
+      }
+      if (!*frame) break;
+      on_frame(**frame);
+    }
+    if (closed_ || reading_stopped_) break;
+    auto room = decoder_.prepare();
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
+    if (closed_) break;
+    if (ec) {
+      if (ec == asio::error::eof) {
+        if (decoder_.buffered() > 0) {
+          spdlog::warn("connection {}: peer closed in the middle of a frame ({} bytes buffered)", id_,
+                       decoder_.buffered());
+        }
+        // The peer may have only shut down its sending side: answer what is in flight first.
+        reading_stopped_ = true;
+        close_reason_ = "peer_closed";
+        maybe_finish();
+      } else {
+        close("io_error");
+      }
+      break;
+    }
+    decoder_.commit(n);
+    ctx_->count.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    if (ctx_->observer) ctx_->observer->bytes_transferred(n, 0);
+    last_activity_ = clock::now();
+  }
+}
+
+void server_connection::on_frame(std::span<const std::byte> payload) {
+  const auto received = clock::now();
+  ctx_->count.received.fetch_add(1, std::memory_order_relaxed);
+  DetectionTask task;
+  if (auto ok = decode_into(payload, task); !ok) {
+    ctx_->count.frames_rejected.fetch_add(1, std::memory_order_relaxed);
+    if (ctx_->observer) ctx_->observer->frame_rejected(to_string(errc::decode));
+    spdlog::warn("connection {}: rejected frame: {}", id_, ok.error().message());
+    answer_error({}, wire::DECODE_FAILED, ok.error().message(), -1, received);
+    return;
+  }
+  if (auto ok = validate_task(task); !ok) {
+    answer_error(task.task_id(), wire::INVALID_TASK, ok.error().message(), task.task_type(), received);
+    return;
+  }
+  if (shutting_down_ || ctx_->shutting_down.load(std::memory_order_relaxed)) {
+    answer_error(task.task_id(), wire::SHUTTING_DOWN, "the server is shutting down; retry against its successor",
+                 task.task_type(), received);
+    return;
+  }
+  if (task.has_metadata()) {
+    const auto& meta = task.metadata();
+    if (meta == health_check_metadata || meta == capability_negotiation_metadata || meta == metrics_metadata) {
+      auto result = results::success(task.task_id());
+      if (meta == health_check_metadata) {
+        fill_health(result);
+      } else if (meta == capability_negotiation_metadata) {
+        *result.mutable_capabilities() = ctx_->capabilities;
+      } else {
+        result.set_metrics_text(ctx_->metrics_provider ? ctx_->metrics_provider() : std::string());
+      }
+      if (task.has_sequence()) result.set_sequence(task.sequence());
+      answer(result, task.task_type(), received);
+      return;
+    }
+  }
+  if (ctx_->pending.load(std::memory_order_relaxed) >= config_->flow_control.max_pending) {
+    ctx_->count.overloaded.fetch_add(1, std::memory_order_relaxed);
+    answer_error(task.task_id(), wire::OVERLOADED,
+                 fmt::format("server has {} tasks pending (flow_control.max_pending); retry later",
+                             config_->flow_control.max_pending),
+                 task.task_type(), received);
+    return;
+  }
+  if (!ctx_->async_handler && !ctx_->sync_handler) {
+    answer_error(task.task_id(), wire::UNSUPPORTED_TASK, "no handler is registered on this server",
+                 task.task_type(), received);
+    return;
+  }
+  dispatch(std::move(task), received);
+}
+
+void server_connection::dispatch(DetectionTask task, clock::time_point received) {
+  const auto slot = next_slot_++;
+  const auto deadline = received + std::chrono::milliseconds(config_->handler_timeout_ms);
+  in_flight_.push_back({slot, task.task_id(),
+                        task.has_sequence() ? std::optional<std::uint64_t>(task.sequence()) : std::nullopt,
+                        task.task_type(), received, deadline});
+  ctx_->pending.fetch_add(1, std::memory_order_relaxed);
+  arm_watchdog_before(deadline);
+
+  auto done = [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
+    asio::post(self->strand_, [self, slot, ep = std::move(ep), result = std::move(result)]() mutable {
+      self->handler_done(slot, ep, std::move(result));
+    });
+  };
+  if (ctx_->async_handler) {
+    asio::co_spawn(ctx_->io.get_executor(), run_async_handler(ctx_, std::move(task)), std::move(done));
+  } else {
+    asio::post(*ctx_->blocking_pool, [ctx = ctx_, task = std::move(task), done = std::move(done)]() mutable {
+      DetectionResult result;
+      std::exception_ptr ep;
+      try {
+        result = ctx->sync_handler(task);
+      } catch (...) {
+        ep = std::current_exception();
+      }
+      done(ep, std::move(result));
+    });
+  }
+}
+
+void server_connection::handler_done(std::uint64_t slot, std::exception_ptr error, DetectionResult result) {
+  auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [slot](const in_flight& f) { return f.slot == slot; });
+  if (it == in_flight_.end()) return;  // already answered HANDLER_TIMEOUT, or the connection closed
+  in_flight f = std::move(*it);
+  in_flight_.erase(it);
+  ctx_->pending.fetch_sub(1, std::memory_order_relaxed);
+  last_activity_ = clock::now();
+  if (closed_) return;
+  if (error) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("connection {}: handler failed for task {}: {}", id_, f.task_id, what);
+    answer_error(f.task_id, wire::HANDLER_FAILED, fmt::format("handler failed: {}", what), f.task_type, f.received);
+  } else {
+    // The answer always echoes the task's id and sequence, whatever the handler set.
+    if (result.task_id() != f.task_id) result.set_task_id(f.task_id);
+    if (f.sequence) result.set_sequence(*f.sequence);
+    answer(result, f.task_type, f.received);
+  }
+  slot_signal_.cancel();
+  maybe_finish();
+}
+
+void server_connection::answer_error(std::string task_id, ErrorCode code, std::string message, int task_type,
+                                     clock::time_point received) {
+  auto result = results::failure(std::move(task_id), code, std::move(message));
+  answer(result, task_type, received);
+}
+
+void server_connection::answer(DetectionResult& result, int task_type, clock::time_point received) {
+  if (closed_) return;
+  if (auto ok = append_frame(codec_, result, out_); !ok) {
+    // The result cannot be framed (usually: larger than max_frame_bytes). The
+    // client still gets a definite answer for its task.
+    spdlog::error("connection {}: cannot send the result of task {}: {}", id_, result.task_id(),
+                  ok.error().message());
+    auto failure = results::failure(result.task_id(), wire::HANDLER_FAILED,
+                                    fmt::format("the result could not be sent: {}", ok.error().message()));
+    if (result.has_sequence()) failure.set_sequence(result.sequence());
+    if (!append_frame(codec_, failure, out_)) return;
+    result = std::move(failure);
+  }
+  ++unwritten_answers_;
+  ctx_->count.answered.fetch_add(1, std::memory_order_relaxed);
+  if (!result.success()) ctx_->count.failed.fetch_add(1, std::memory_order_relaxed);
+  if (ctx_->observer) {
+    const std::string_view outcome =
+        result.success() ? std::string_view("success") : wire::ErrorCode_Name(result.error_code());
+    ctx_->observer->task_answered(task_type, outcome, clock::now() - received);
+  }
+  if (!writing_now_) write_signal_.cancel();
+}
+
+void server_connection::fill_health(DetectionResult& result) const {
+  auto* health = result.mutable_health();
+  health->set_version(std::string(library_version()));
+  health->set_uptime_ms(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - ctx_->started).count()));
+  health->set_active_connections(ctx_->active.load(std::memory_order_relaxed));
+  health->set_max_connections(config_->max_connections);
+  health->set_tasks_served(ctx_->count.answered.load(std::memory_order_relaxed));
+  health->set_codec(std::string(to_string(codec_.kind)));
+  health->set_crc32_variant(std::string(to_string(codec_.effective_crc())));
+  health->set_endpoint(ctx_->endpoint);
+}
+
+void server_connection::protocol_error(const ipc_error& error) {
+  const auto code = to_error_code(static_cast<errc>(error.code().value()));
+  const auto reason = to_string(static_cast<errc>(error.code().value()));
+  ctx_->count.frames_rejected.fetch_add(1, std::memory_order_relaxed);
+  if (ctx_->observer) ctx_->observer->frame_rejected(reason);
+  spdlog::warn("connection {}: rejected frame ({}): {}; closing - the stream is no longer in sync", id_, reason,
+               error.message());
+  answer_error({}, code, error.message(), -1, clock::now());
+  reading_stopped_ = true;
+  close_reason_ = fmt::format("protocol_error:{}", reason);
+  maybe_finish();
+}
+
+asio::awaitable<void> server_connection::write_loop() {
+  while (!closed_) {
+    if (out_.empty()) {
+      maybe_finish();
+      if (closed_) break;
+      write_signal_.expires_at(clock::time_point::max());
+      co_await write_signal_.async_wait(use_nothrow_awaitable);
+      continue;
+    }
+    // Everything answered since the last write goes out in one system call.
+    out_.swap(writing_);
+    answers_in_write_ = unwritten_answers_;
+    writing_now_ = true;
+    write_started_ = clock::now();
+    arm_watchdog_before(write_started_ + std::chrono::milliseconds(config_->write_timeout_ms));
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()),
+                                              use_nothrow_awaitable);
+    writing_now_ = false;
+    writing_.clear();
+    if (closed_) break;
+    if (ec) {
+      close("io_error");
+      break;
+    }
+    ctx_->count.bytes_out.fetch_add(n, std::memory_order_relaxed);
+    if (ctx_->observer) ctx_->observer->bytes_transferred(0, n);
+    unwritten_answers_ -= answers_in_write_;
+    answers_in_write_ = 0;
+    last_activity_ = clock::now();
+    if (writing_.capacity() > 4 * frame_decoder::read_chunk) writing_.shrink_to(frame_decoder::read_chunk);
+    slot_signal_.cancel();
+  }
+}
+
+void server_connection::arm_watchdog_before(clock::time_point deadline) {
+  if (deadline < watchdog_expiry_) watchdog_timer_.cancel();
+}
+
+asio::awaitable<void> server_connection::watchdog() {
+  const auto read_timeout = std::chrono::milliseconds(config_->read_timeout_ms);
+  const auto write_timeout = std::chrono::milliseconds(config_->write_timeout_ms);
+  while (!closed_) {
+    const auto now = clock::now();
+    auto next = clock::time_point::max();
+
+    // Handler deadlines: answer HANDLER_TIMEOUT; the handler's late result is dropped.
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      if (it->deadline <= now) {
+        ctx_->count.handler_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ctx_->pending.fetch_sub(1, std::memory_order_relaxed);
+        spdlog::warn("connection {}: task {} exceeded the handler deadline of {} ms", id_, it->task_id,
+                     config_->handler_timeout_ms);
+        auto result = results::failure(
+            it->task_id, wire::HANDLER_TIMEOUT,
+            fmt::format("the handler did not answer within handler_timeout_ms ({} ms)", config_->handler_timeout_ms));
+        if (it->sequence) result.set_sequence(*it->sequence);
+        const int type = it->task_type;
+        const auto received = it->received;
+        it = in_flight_.erase(it);
+        answer(result, type, received);
+        slot_signal_.cancel();
+      } else {
+        next = std::min(next, it->deadline);
+        ++it;
+      }
+    }
+    if (writing_now_) {
+      if (now - write_started_ >= write_timeout) {
+        spdlog::warn("connection {}: write did not complete within write_timeout_ms ({} ms)", id_,
+                     config_->write_timeout_ms);
+        close("write_timeout");
+        break;
+      }
+      next = std::min(next, write_started_ + write_timeout);
+    }
+    // The read deadline counts only while the connection waits for the client:
+    // nothing in flight, nothing to write. A slow handler never closes it.
+    const bool idle = in_flight_.empty() && out_.empty() && !writing_now_ && !reading_stopped_;
+    if (idle) {
+      if (now - last_activity_ >= read_timeout) {
+        const bool mid_frame = decoder_.buffered() > 0;
+        spdlog::info("connection {}: no data for {} ms{}", id_, config_->read_timeout_ms,
+                     mid_frame ? " in the middle of a frame" : "");
+        close(mid_frame ? "read_timeout_mid_frame" : "idle_timeout");
+        break;
+      }
+      next = std::min(next, last_activity_ + read_timeout);
+    }
+    if (decoder_.buffered() == 0) decoder_.release_memory();
+    watchdog_expiry_ = next;
+    watchdog_timer_.expires_at(next);
+    co_await watchdog_timer_.async_wait(use_nothrow_awaitable);
+  }
+}
+
+void server_connection::maybe_finish() {
+  if (closed_) return;
+  if (!(reading_stopped_ || shutting_down_)) return;
+  if (!in_flight_.empty() || !out_.empty() || writing_now_) return;
+  close(shutting_down_ && !reading_stopped_ ? "shutdown" : close_reason_);
+}
+
+void server_connection::close(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (!in_flight_.empty()) {
+    ctx_->pending.fetch_sub(static_cast<std::uint32_t>(in_flight_.size()), std::memory_order_relaxed);
+    in_flight_.clear();
+  }
+  stream_.shutdown_send();
+  stream_.close();
+  watchdog_timer_.cancel();
+  write_signal_.cancel();
+  slot_signal_.cancel();
+  spdlog::info("connection {} closed: {}", id_, reason);
+  if (ctx_->observer) ctx_->observer->connection_closed(reason);
+  if (ctx_->on_closed) ctx_->on_closed(shared_from_this());
+}
+
+}  // namespace daemoneye::ipc::detail

@@ -1,0 +1,92 @@
+// One accepted connection of interprocess_server: reads frames continuously,
+// runs up to max_in_flight tasks at once, answers in completion order, and
+// enforces the read, write and handler deadlines. Everything it does runs on
+// its own strand, so its state needs no locks.
+#pragma once
+
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemoneye/ipc/frame_decoder.hpp"
+#include "daemoneye/ipc/transport.hpp"
+#include "server_context.hpp"
+
+namespace daemoneye::ipc::detail {
+
+class server_connection : public std::enable_shared_from_this<server_connection> {
+ public:
+  using clock = std::chrono::steady_clock;
+  using strand_type = asio::strand<asio::io_context::executor_type>;
+
+  server_connection(std::shared_ptr<server_context> ctx, strand_type strand, local_stream stream,
+                    std::shared_ptr<const ipc_config> config, std::uint64_t id);
+
+  /// Starts the reader, writer and watchdog coroutines.
+  void start();
+  /// Graceful shutdown: answer what is in flight, then close (thread-safe).
+  void begin_shutdown();
+  /// Immediate close (thread-safe).
+  void close_now();
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  struct in_flight {
+    std::uint64_t slot;
+    std::string task_id;
+    std::optional<std::uint64_t> sequence;
+    int task_type;
+    clock::time_point received;
+    clock::time_point deadline;
+  };
+
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> watchdog();
+
+  void on_frame(std::span<const std::byte> payload);
+  void dispatch(DetectionTask task, clock::time_point received);
+  void handler_done(std::uint64_t slot, std::exception_ptr error, DetectionResult result);
+  void answer(DetectionResult& result, int task_type, clock::time_point received);
+  void answer_error(std::string task_id, ErrorCode code, std::string message, int task_type,
+                    clock::time_point received);
+  void protocol_error(const ipc_error& error);
+  void maybe_finish();
+  void close(std::string_view reason);
+  void arm_watchdog_before(clock::time_point deadline);
+  [[nodiscard]] std::size_t occupied_slots() const noexcept { return in_flight_.size() + unwritten_answers_; }
+  void fill_health(DetectionResult& result) const;
+
+  std::shared_ptr<server_context> ctx_;
+  strand_type strand_;
+  local_stream stream_;
+  std::shared_ptr<const ipc_config> config_;
+  codec_options codec_;
+  std::uint64_t id_;
+  std::string peer_;
+
+  frame_decoder decoder_;
+  byte_buffer out_;      // answers waiting for the writer
+  byte_buffer writing_;  // the batch being written
+  std::size_t unwritten_answers_ = 0;
+  std::size_t answers_in_write_ = 0;
+  std::vector<in_flight> in_flight_;
+  std::uint64_t next_slot_ = 1;
+
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer write_signal_;
+  asio::steady_timer slot_signal_;
+  clock::time_point watchdog_expiry_ = clock::time_point::max();
+  clock::time_point last_activity_;
+  clock::time_point write_started_;
+  bool writing_now_ = false;
+  bool reading_stopped_ = false;  // protocol error or peer EOF: no more tasks will come
+  bool shutting_down_ = false;
+  bool closed_ = false;
+  std::string close_reason_ = "peer_closed";
+};
+
+}  // namespace daemoneye::ipc::detail
