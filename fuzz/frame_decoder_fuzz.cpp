@@ -64,6 +64,7 @@ void check_payload(const codec_options& opts, std::span<const std::byte> payload
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   const std::uint8_t mode = data[0];

@@ -40,7 +40,9 @@ blocking_client::blocking_client(blocking_client&& other) noexcept
       codec_(other.codec_),
       fd_(std::exchange(other.fd_, -1)),
       out_(std::move(other.out_)),
-      decoder_(std::move(other.decoder_)) {}
+      decoder_(std::move(other.decoder_)),
+      next_sequence_(other.next_sequence_),
+      sequence_errors_(other.sequence_errors_) {}
 
 blocking_client& blocking_client::operator=(blocking_client&& other) noexcept {
   if (this != &other) {
@@ -50,6 +52,8 @@ blocking_client& blocking_client::operator=(blocking_client&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     out_ = std::move(other.out_);
     decoder_ = std::move(other.decoder_);
+    next_sequence_ = other.next_sequence_;
+    sequence_errors_ = other.sequence_errors_;
   }
   return *this;
 }
@@ -83,6 +87,7 @@ result<void> blocking_client::connect() {
   set_timeout(fd, SO_RCVTIMEO, config_.read_timeout_ms);
   fd_ = fd;
   decoder_ = frame_decoder(codec_);
+  next_sequence_ = 1;
   return {};
 }
 
@@ -155,7 +160,9 @@ result<void> blocking_client::read_answer(const std::string& task_id, DetectionR
       decoder_.commit(static_cast<std::size_t>(n));
       continue;
     }
-    if (n == 0) {
+    // ECONNRESET: the server closed while our task was still unread on its
+    // side (e.g. a peer rejected by allowed_uids); for us that is a close too.
+    if (n == 0 || errno == ECONNRESET) {
       return fail(fail_connection({errc::peer_closed, fmt::format("{} closed the connection before answering "
                                                                   "task {}",
                                                                   config_.endpoint_path, task_id)}));
@@ -173,9 +180,29 @@ result<void> blocking_client::read_answer(const std::string& task_id, DetectionR
 result<void> blocking_client::round_trip(const DetectionTask& task, DetectionResult& out) {
   if (auto ok = connect(); !ok) return ok;
   out_.clear();
-  if (auto ok = append_frame(codec_, task, out_); !ok) return ok;
+  std::optional<std::uint64_t> sequence;
+  if (config_.enable_sequence_numbers) {
+    // Numbered per connection from 1; the caller's task stays untouched.
+    DetectionTask numbered = task;
+    sequence = next_sequence_++;
+    numbered.set_sequence(*sequence);
+    if (auto ok = append_frame(codec_, numbered, out_); !ok) {
+      --next_sequence_;  // nothing was sent: the number is free again
+      return ok;
+    }
+  } else if (auto ok = append_frame(codec_, task, out_); !ok) {
+    return ok;
+  }
   if (auto ok = write_all(out_.span()); !ok) return ok;
-  return read_answer(task.task_id(), out);
+  if (auto ok = read_answer(task.task_id(), out); !ok) return ok;
+  if (sequence && (!out.has_sequence() || out.sequence() != *sequence)) {
+    ++sequence_errors_;
+    return fail(fail_connection({errc::sequence_error,
+                                 fmt::format("answer to task {} carries sequence {} instead of {}", task.task_id(),
+                                             out.has_sequence() ? std::to_string(out.sequence()) : "none",
+                                             *sequence)}));
+  }
+  return {};
 }
 
 result<DetectionResult> blocking_client::send_task(const DetectionTask& task) {

@@ -38,6 +38,7 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
     explicit waiter(const asio::strand<asio::any_io_executor>& s) : timer(s) {}
     asio::steady_timer timer;
     std::optional<result<DetectionResult>> outcome;
+    std::optional<std::uint64_t> sequence;  // the number the task was sent with
   };
 
   asio::awaitable<result<void>> ensure_connected();
@@ -61,9 +62,11 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   byte_buffer writing;
   bool write_in_progress = false;
   std::atomic<bool> connected{false};
+  std::uint64_t next_sequence = 1;  // per connection, when enable_sequence_numbers
 
   struct counters {
-    std::atomic<std::uint64_t> connects{0}, sent{0}, completed{0}, failed{0}, bytes_out{0}, bytes_in{0};
+    std::atomic<std::uint64_t> connects{0}, sent{0}, completed{0}, failed{0}, bytes_out{0}, bytes_in{0},
+        sequence_errors{0};
   } count;
 };
 
@@ -81,6 +84,7 @@ asio::awaitable<result<void>> interprocess_client::state::ensure_connected() {
   if (!connected_stream) co_return fail(std::move(connected_stream).error());
   stream.emplace(std::move(*connected_stream));
   decoder = frame_decoder(codec);
+  next_sequence = 1;
   connected.store(true);
   count.connects.fetch_add(1, std::memory_order_relaxed);
   const auto gen = ++generation;
@@ -108,6 +112,14 @@ void interprocess_client::state::deliver(DetectionResult result) {
   if (it->second.empty()) pending.erase(it);
   if (auto err = transport_error_of(result)) {
     w->outcome.emplace(fail(std::move(*err)));
+  } else if (w->sequence && (!result.has_sequence() || result.sequence() != *w->sequence)) {
+    count.sequence_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("client: answer to task {} carries sequence {} instead of {}", result.task_id(),
+                 result.has_sequence() ? std::to_string(result.sequence()) : "none", *w->sequence);
+    w->outcome.emplace(fail(errc::sequence_error,
+                            fmt::format("answer to task {} carries sequence {} instead of {}", result.task_id(),
+                                        result.has_sequence() ? std::to_string(result.sequence()) : "none",
+                                        *w->sequence)));
   } else {
     w->outcome.emplace(std::move(result));
   }
@@ -157,7 +169,8 @@ asio::awaitable<void> interprocess_client::state::read_loop(std::uint64_t gen) {
     auto [ec, n] = co_await stream->async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
     if (gen != generation) co_return;
     if (ec) {
-      fail_all(ec == asio::error::eof
+      // connection_reset: the server closed with our tasks still unread on its side.
+      fail_all(ec == asio::error::eof || ec == asio::error::connection_reset
                    ? ipc_error(errc::peer_closed, fmt::format("{} closed the connection", config.endpoint_path))
                    : ipc_error(errc::io, fmt::format("read from {}: {}", config.endpoint_path, ec.message())));
       co_return;
@@ -199,13 +212,18 @@ asio::awaitable<result<DetectionResult>> interprocess_client::state::send(Detect
     count.failed.fetch_add(1, std::memory_order_relaxed);
     co_return fail(std::move(ok).error());
   }
+  waiter w(strand);
+  if (config.enable_sequence_numbers) {
+    w.sequence = next_sequence++;
+    task.set_sequence(*w.sequence);
+  }
   const std::size_t before = out.size();
   if (auto ok = append_frame(codec, task, out); !ok) {
     out.resize_within_capacity(before);
+    if (w.sequence) --next_sequence;  // nothing was sent: the number is free again
     count.failed.fetch_add(1, std::memory_order_relaxed);
     co_return fail(std::move(ok).error());
   }
-  waiter w(strand);
   pending[task.task_id()].push_back(&w);
   count.sent.fetch_add(1, std::memory_order_relaxed);
   (void)co_await flush();  // a failure reaches `w` through fail_all
@@ -254,8 +272,8 @@ const ipc_config& interprocess_client::config() const noexcept { return state_->
 
 client_stats interprocess_client::stats() const {
   const auto& c = state_->count;
-  return {c.connects.load(), c.sent.load(), c.completed.load(), c.failed.load(), c.bytes_out.load(),
-          c.bytes_in.load()};
+  return {c.connects.load(),  c.sent.load(),     c.completed.load(),      c.failed.load(),
+          c.bytes_out.load(), c.bytes_in.load(), c.sequence_errors.load()};
 }
 
 }  // namespace daemoneye::ipc

@@ -56,6 +56,9 @@ constexpr std::array key_table{
     key_entry{"rate_limit.requests_per_second",
               [](ipc_config& c) -> field_ref { return &c.rate_limit.requests_per_second; }},
     key_entry{"rate_limit.burst", [](ipc_config& c) -> field_ref { return &c.rate_limit.burst; }},
+    key_entry{"rate_limit.global_requests_per_second",
+              [](ipc_config& c) -> field_ref { return &c.rate_limit.global_requests_per_second; }},
+    key_entry{"rate_limit.global_burst", [](ipc_config& c) -> field_ref { return &c.rate_limit.global_burst; }},
     key_entry{"flow_control.max_in_flight", [](ipc_config& c) -> field_ref { return &c.flow_control.max_in_flight; }},
     key_entry{"flow_control.max_pending", [](ipc_config& c) -> field_ref { return &c.flow_control.max_pending; }},
     key_entry{"enable_sequence_numbers", [](ipc_config& c) -> field_ref { return &c.enable_sequence_numbers; }},
@@ -588,11 +591,15 @@ result<void> validate(const ipc_config& config) {
   if (config.max_connections == 0) {
     return invalid("max_connections is 0; it must be at least 1 or no client could connect");
   }
-  if (!std::isfinite(config.rate_limit.requests_per_second) || config.rate_limit.requests_per_second < 0) {
-    return invalid(
-        fmt::format("rate_limit.requests_per_second is {}; it must be a finite number, 0 or more (0 "
-                    "disables rate limiting)",
-                    config.rate_limit.requests_per_second));
+  const std::array<std::pair<std::string_view, double>, 2> rates{{
+      {"rate_limit.requests_per_second", config.rate_limit.requests_per_second},
+      {"rate_limit.global_requests_per_second", config.rate_limit.global_requests_per_second},
+  }};
+  for (const auto& [key, rate] : rates) {
+    if (!std::isfinite(rate) || rate < 0) {
+      return invalid(fmt::format("{} is {}; it must be a finite number, 0 or more (0 disables this limit)", key,
+                                 rate));
+    }
   }
   if (config.flow_control.max_in_flight == 0) {
     return invalid("flow_control.max_in_flight is 0; it must be at least 1 or no task would ever run");

@@ -278,10 +278,17 @@ result<local_listener> local_listener::open(const asio::any_io_executor& executo
   return local_listener(std::move(s));
 }
 
-asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> local_listener::async_accept() {
-  auto [ec, socket] = co_await state_->acceptor.async_accept(use_nothrow_awaitable);
+asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> local_listener::async_accept(
+    asio::any_io_executor target) {
+  auto [ec, socket] = co_await state_->acceptor.async_accept(target, use_nothrow_awaitable);
   if (ec) co_return std::pair{ec, std::optional<local_stream>{}};
   co_return std::pair{std::error_code{}, std::optional<local_stream>{local_stream(std::move(socket))}};
+}
+
+asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> local_listener::async_accept() {
+  // A coroutine, not a plain forwarding call: the overload takes the executor
+  // by reference, and the temporary must live in this frame until it completes.
+  co_return co_await async_accept(state_->acceptor.get_executor());
 }
 
 void local_listener::close() noexcept {

@@ -31,8 +31,8 @@ std::string_view library_version() noexcept { return DAEMONEYE_IPC_VERSION; }
 struct interprocess_server::impl {
   explicit impl(ipc_config cfg)
       : threads(cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
-        ctx(std::make_shared<detail::server_context>(static_cast<int>(threads))),
-        accept_strand(asio::make_strand(ctx->io)),
+        ctx(std::make_shared<detail::server_context>(threads)),
+        accept_executor(ctx->ios.front()->get_executor()),
         config(std::make_shared<const ipc_config>(std::move(cfg))) {}
 
   std::shared_ptr<const ipc_config> current_config() const {
@@ -46,8 +46,10 @@ struct interprocess_server::impl {
 
   unsigned threads;
   std::shared_ptr<detail::server_context> ctx;
-  asio::strand<asio::io_context::executor_type> accept_strand;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // The listener lives on the first io_context; accepted connections are
+  // spread over all of them.
+  asio::io_context::executor_type accept_executor;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> workers;
   std::optional<local_listener> listener;
 
@@ -61,9 +63,10 @@ struct interprocess_server::impl {
 };
 
 asio::awaitable<void> interprocess_server::impl::accept_loop() {
-  asio::steady_timer backoff(accept_strand);
+  asio::steady_timer backoff(accept_executor);
   while (true) {
-    auto [ec, stream] = co_await listener->async_accept();
+    auto& target = ctx->pick_io();
+    auto [ec, stream] = co_await listener->async_accept(target.get_executor());
     if (ec == asio::error::operation_aborted || !listener) co_return;
     if (ec) {
       if (ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system) {
@@ -91,7 +94,7 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
     if (ctx->active.load() >= cfg->max_connections) {
       ctx->count.rejected_busy.fetch_add(1, std::memory_order_relaxed);
       if (ctx->observer) ctx->observer->connection_rejected("server_busy");
-      asio::co_spawn(accept_strand, reject_busy(std::move(*stream), cfg), [](const std::exception_ptr& ep) {
+      asio::co_spawn(target, reject_busy(std::move(*stream), cfg), [](const std::exception_ptr& ep) {
         if (ep) spdlog::error("answering SERVER_BUSY failed with an exception");
       });
       continue;
@@ -102,7 +105,7 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
     std::shared_ptr<server_connection> conn;
     {
       const std::lock_guard lock(mutex);
-      conn = std::make_shared<server_connection>(ctx, asio::make_strand(ctx->io), std::move(*stream), cfg,
+      conn = std::make_shared<server_connection>(ctx, target.get_executor(), std::move(*stream), cfg,
                                                  next_connection_id++);
       connections.insert(conn);
     }
@@ -131,18 +134,20 @@ asio::awaitable<void> interprocess_server::impl::reject_busy(local_stream stream
 }
 
 void interprocess_server::impl::close_listener() {
-  // The acceptor belongs to the accept strand; close it there.
+  if (workers.empty()) {
+    // Never started (or start failed): no thread owns the acceptor. Posting
+    // here would leave a handler holding a reference to `done` below.
+    if (listener) listener->close();
+    return;
+  }
+  // The acceptor belongs to the accept thread; close it there.
   std::promise<void> done;
   auto fut = done.get_future();
-  asio::post(accept_strand, [this, &done] {
+  asio::post(accept_executor, [this, &done] {
     if (listener) listener->close();
     done.set_value();
   });
-  if (!workers.empty()) {
-    fut.wait();
-  } else if (listener) {
-    listener->close();
-  }
+  fut.wait();
 }
 
 interprocess_server::interprocess_server(ipc_config config) : impl_(std::make_shared<impl>(std::move(config))) {
@@ -180,10 +185,15 @@ result<void> interprocess_server::start() {
   }
   auto cfg = s.current_config();
   if (auto ok = validate(*cfg); !ok) return ok;
-  auto listener = local_listener::open(s.ctx->io.get_executor(), {cfg->endpoint_path, cfg->allowed_uids});
+  auto listener = local_listener::open(s.accept_executor, {cfg->endpoint_path, cfg->allowed_uids});
   if (!listener) return fail(std::move(listener).error());
   s.listener.emplace(std::move(*listener));
   s.ctx->started = std::chrono::steady_clock::now();
+  if (cfg->rate_limit.global_enabled()) {
+    s.ctx->global_bucket.emplace(cfg->rate_limit.global_requests_per_second, cfg->rate_limit.global_burst,
+                                 s.ctx->started);
+    s.ctx->global_limit.store(true);
+  }
   if (s.ctx->sync_handler) s.ctx->blocking_pool = std::make_unique<asio::thread_pool>(s.threads);
 
   std::weak_ptr<impl> weak = impl_;
@@ -195,14 +205,14 @@ result<void> interprocess_server::start() {
       self->changed.notify_all();
     }
   };
-  s.work.emplace(s.ctx->io.get_executor());
-  asio::co_spawn(s.accept_strand, s.accept_loop(), [](const std::exception_ptr& ep) {
+  for (auto& io : s.ctx->ios) s.work.emplace_back(io->get_executor());
+  asio::co_spawn(s.accept_executor, s.accept_loop(), [](const std::exception_ptr& ep) {
     if (ep) spdlog::critical("the accept loop failed; no new connections will be served");
   });
   for (unsigned i = 0; i < s.threads; ++i) {
-    s.workers.emplace_back([ctx = s.ctx] {
+    s.workers.emplace_back([ctx = s.ctx, i] {
       try {
-        ctx->io.run();
+        ctx->ios[i]->run();
       } catch (const std::exception& e) {
         spdlog::critical("server worker thread failed: {}", e.what());
       }
@@ -253,10 +263,17 @@ void interprocess_server::stop() {
     conns.assign(s.connections.begin(), s.connections.end());
   }
   for (auto& c : conns) c->close_now();
-  s.work.reset();
-  s.ctx->io.stop();
+  s.work.clear();
+  for (auto& io : s.ctx->ios) io->stop();
   for (auto& t : s.workers) {
     if (t.joinable()) t.join();
+  }
+  // The io_contexts may have stopped before running the close_now() posted
+  // above, which would leave the sockets open and clients waiting until the
+  // server is destroyed. No thread runs them now: run what is ready here.
+  for (auto& io : s.ctx->ios) {
+    io->restart();
+    io->poll();
   }
   // Sync handlers still running finish here; their completions are posted to
   // an io_context that no longer runs and are destroyed with it.

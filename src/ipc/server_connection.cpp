@@ -42,40 +42,43 @@ std::string describe_peer(const peer_credentials& creds) {
 
 }  // namespace
 
-server_connection::server_connection(std::shared_ptr<server_context> ctx, strand_type strand, local_stream stream,
+server_connection::server_connection(std::shared_ptr<server_context> ctx, executor_type executor, local_stream stream,
                                      std::shared_ptr<const ipc_config> config, std::uint64_t id)
     : ctx_(std::move(ctx)),
-      strand_(std::move(strand)),
+      executor_(std::move(executor)),
       stream_(std::move(stream)),
       config_(std::move(config)),
       codec_(config_->codec_opts()),
       id_(id),
       peer_(describe_peer(stream_.peer())),
       decoder_(codec_),
-      watchdog_timer_(strand_),
-      write_signal_(strand_),
-      slot_signal_(strand_),
+      watchdog_timer_(executor_),
+      write_signal_(executor_),
+      slot_signal_(executor_),
       last_activity_(clock::now()) {
   in_flight_.reserve(config_->flow_control.max_in_flight);
+  if (config_->rate_limit.enabled()) {
+    bucket_.emplace(config_->rate_limit.requests_per_second, config_->rate_limit.burst, last_activity_);
+  }
 }
 
 void server_connection::start() {
   spdlog::info("connection {} opened ({})", id_, peer_);
   auto self = shared_from_this();
-  asio::co_spawn(strand_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
-  asio::co_spawn(strand_, [self] { return self->write_loop(); }, log_exception{id_, "writer"});
-  asio::co_spawn(strand_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
+  asio::co_spawn(executor_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
+  asio::co_spawn(executor_, [self] { return self->write_loop(); }, log_exception{id_, "writer"});
+  asio::co_spawn(executor_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
 }
 
 void server_connection::begin_shutdown() {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(executor_, [self = shared_from_this()] {
     self->shutting_down_ = true;
     self->maybe_finish();
   });
 }
 
 void server_connection::close_now() {
-  asio::post(strand_, [self = shared_from_this()] { self->close("server_stopped"); });
+  asio::post(executor_, [self = shared_from_this()] { self->close("server_stopped"); });
 }
 
 asio::awaitable<void> server_connection::read_loop() {
@@ -85,7 +88,9 @@ asio::awaitable<void> server_connection::read_loop() {
     // max_in_flight tasks unanswered, stop: the client's further bytes wait
     // in the socket (backpressure) instead of in our memory.
     while (!closed_ && !reading_stopped_) {
-      if (occupied_slots() >= max_in_flight) {
+      // Answers the client has not read yet count too: a client that never
+      // reads stalls its own connection, not the server's memory.
+      if (occupied_slots() >= max_in_flight || out_.size() + writing_.size() > 2 * codec_.max_frame_bytes) {
         slot_signal_.expires_at(clock::time_point::max());
         co_await slot_signal_.async_wait(use_nothrow_awaitable);
         continue;
@@ -135,13 +140,30 @@ void server_connection::on_frame(std::span<const std::byte> payload) {
     answer_error({}, wire::DECODE_FAILED, ok.error().message(), -1, received);
     return;
   }
+  // Every answer below echoes the task's id and sequence number.
+  auto reject = [&](ErrorCode code, std::string message) {
+    auto result = results::failure(task.task_id(), code, std::move(message));
+    if (task.has_sequence()) result.set_sequence(task.sequence());
+    answer(result, task.task_type(), received);
+  };
   if (auto ok = validate_task(task); !ok) {
-    answer_error(task.task_id(), wire::INVALID_TASK, ok.error().message(), task.task_type(), received);
+    reject(wire::INVALID_TASK, ok.error().message());
     return;
   }
+  if (config_->enable_sequence_numbers && task.has_sequence()) {
+    if (auto why = check_sequence(task.sequence())) {
+      reject(wire::INVALID_TASK, std::move(*why));
+      return;
+    }
+  }
   if (shutting_down_ || ctx_->shutting_down.load(std::memory_order_relaxed)) {
-    answer_error(task.task_id(), wire::SHUTTING_DOWN, "the server is shutting down; retry against its successor",
-                 task.task_type(), received);
+    reject(wire::SHUTTING_DOWN, "the server is shutting down; retry against its successor");
+    return;
+  }
+  if ((bucket_ && !bucket_->try_take(received)) || !ctx_->take_global_token(received)) {
+    ctx_->count.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    reject(wire::RATE_LIMITED, fmt::format("rate limit of {} tasks/s (burst {}) exceeded; slow down",
+                                           config_->rate_limit.requests_per_second, config_->rate_limit.burst));
     return;
   }
   if (task.has_metadata()) {
@@ -162,18 +184,31 @@ void server_connection::on_frame(std::span<const std::byte> payload) {
   }
   if (ctx_->pending.load(std::memory_order_relaxed) >= config_->flow_control.max_pending) {
     ctx_->count.overloaded.fetch_add(1, std::memory_order_relaxed);
-    answer_error(task.task_id(), wire::OVERLOADED,
-                 fmt::format("server has {} tasks pending (flow_control.max_pending); retry later",
-                             config_->flow_control.max_pending),
-                 task.task_type(), received);
+    reject(wire::OVERLOADED, fmt::format("server has {} tasks pending (flow_control.max_pending); retry later",
+                                         config_->flow_control.max_pending));
     return;
   }
   if (!ctx_->async_handler && !ctx_->sync_handler) {
-    answer_error(task.task_id(), wire::UNSUPPORTED_TASK, "no handler is registered on this server",
-                 task.task_type(), received);
+    reject(wire::UNSUPPORTED_TASK, "no handler is registered on this server");
     return;
   }
   dispatch(std::move(task), received);
+}
+
+std::optional<std::string> server_connection::check_sequence(std::uint64_t sequence) {
+  // Tasks are numbered per connection from 1. A gap resynchronises after the
+  // report; a duplicate or a regression leaves the expectation where it was.
+  const auto expected = expected_sequence_;
+  if (sequence == expected) {
+    ++expected_sequence_;
+    return std::nullopt;
+  }
+  const char* kind = sequence > expected ? "gap" : (sequence + 1 == expected ? "duplicate" : "regression");
+  ctx_->sequence_errors.fetch_add(1, std::memory_order_relaxed);
+  if (ctx_->observer) ctx_->observer->frame_rejected("sequence_error");
+  spdlog::warn("connection {}: sequence {}: expected {}, got {}", id_, kind, expected, sequence);
+  if (sequence > expected) expected_sequence_ = sequence + 1;
+  return fmt::format("sequence {}: expected {}, got {}", kind, expected, sequence);
 }
 
 void server_connection::dispatch(DetectionTask task, clock::time_point received) {
@@ -185,14 +220,20 @@ void server_connection::dispatch(DetectionTask task, clock::time_point received)
   ctx_->pending.fetch_add(1, std::memory_order_relaxed);
   arm_watchdog_before(deadline);
 
-  auto done = [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
-    asio::post(self->strand_, [self, slot, ep = std::move(ep), result = std::move(result)]() mutable {
-      self->handler_done(slot, ep, std::move(result));
-    });
-  };
   if (ctx_->async_handler) {
-    asio::co_spawn(ctx_->io.get_executor(), run_async_handler(ctx_, std::move(task)), std::move(done));
+    // Coroutine handlers run on this connection's thread: a short handler
+    // costs no thread hop, a long one interleaves at its co_await points.
+    asio::co_spawn(executor_, run_async_handler(ctx_, std::move(task)),
+                   [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
+                     self->handler_done(slot, std::move(ep), std::move(result));
+                   });
   } else {
+    // Plain functions may block; they run on the handler pool and post back.
+    auto done = [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
+      asio::post(self->executor_, [self, slot, ep = std::move(ep), result = std::move(result)]() mutable {
+        self->handler_done(slot, ep, std::move(result));
+      });
+    };
     asio::post(*ctx_->blocking_pool, [ctx = ctx_, task = std::move(task), done = std::move(done)]() mutable {
       DetectionResult result;
       std::exception_ptr ep;

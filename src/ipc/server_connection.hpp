@@ -1,17 +1,17 @@
 // One accepted connection of interprocess_server: reads frames continuously,
 // runs up to max_in_flight tasks at once, answers in completion order, and
 // enforces the read, write and handler deadlines. Everything it does runs on
-// its own strand, so its state needs no locks.
+// the one thread of its io_context, so its state needs no locks.
 #pragma once
 
 #include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "daemoneye/ipc/frame_decoder.hpp"
+#include "daemoneye/ipc/token_bucket.hpp"
 #include "daemoneye/ipc/transport.hpp"
 #include "server_context.hpp"
 
@@ -20,9 +20,9 @@ namespace daemoneye::ipc::detail {
 class server_connection : public std::enable_shared_from_this<server_connection> {
  public:
   using clock = std::chrono::steady_clock;
-  using strand_type = asio::strand<asio::io_context::executor_type>;
+  using executor_type = asio::io_context::executor_type;
 
-  server_connection(std::shared_ptr<server_context> ctx, strand_type strand, local_stream stream,
+  server_connection(std::shared_ptr<server_context> ctx, executor_type executor, local_stream stream,
                     std::shared_ptr<const ipc_config> config, std::uint64_t id);
 
   /// Starts the reader, writer and watchdog coroutines.
@@ -54,6 +54,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   void answer_error(std::string task_id, ErrorCode code, std::string message, int task_type,
                     clock::time_point received);
   void protocol_error(const ipc_error& error);
+  /// The error (logged and counted) when `sequence` is not the next one expected.
+  std::optional<std::string> check_sequence(std::uint64_t sequence);
   void maybe_finish();
   void close(std::string_view reason);
   void arm_watchdog_before(clock::time_point deadline);
@@ -61,7 +63,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   void fill_health(DetectionResult& result) const;
 
   std::shared_ptr<server_context> ctx_;
-  strand_type strand_;
+  executor_type executor_;
   local_stream stream_;
   std::shared_ptr<const ipc_config> config_;
   codec_options codec_;
@@ -75,6 +77,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   std::size_t answers_in_write_ = 0;
   std::vector<in_flight> in_flight_;
   std::uint64_t next_slot_ = 1;
+  std::uint64_t expected_sequence_ = 1;
+  std::optional<token_bucket> bucket_;  // set when rate limiting is enabled
 
   asio::steady_timer watchdog_timer_;
   asio::steady_timer write_signal_;

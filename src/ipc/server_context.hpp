@@ -10,16 +10,22 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "daemoneye/ipc/server.hpp"
+#include "daemoneye/ipc/token_bucket.hpp"
 
 namespace daemoneye::ipc::detail {
 
 class server_connection;
 
 struct server_context {
-  asio::io_context io;
+  /// One io_context per worker thread: a connection lives on one of them, so
+  /// its handlers never hop between threads and need no strand.
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::atomic<std::size_t> next_io{0};
   std::unique_ptr<asio::thread_pool> blocking_pool;  // runs sync handlers
   interprocess_server::async_handler async_handler;
   interprocess_server::sync_handler sync_handler;
@@ -39,10 +45,27 @@ struct server_context {
         bytes_out{0};
   } count;
 
+  /// The server-wide rate limit (requests_per_second, burst), when enabled.
+  std::mutex global_bucket_mutex;
+  std::optional<token_bucket> global_bucket;
+  std::atomic<bool> global_limit{false};  // lets the common, unlimited case skip the mutex
+  bool take_global_token(std::chrono::steady_clock::time_point now) {
+    if (!global_limit.load(std::memory_order_relaxed)) return true;
+    const std::lock_guard lock(global_bucket_mutex);
+    return !global_bucket || global_bucket->try_take(now);
+  }
+
+  std::atomic<std::uint64_t> sequence_errors{0};
+
   /// Called by a connection when it has closed (any thread).
   std::function<void(const std::shared_ptr<server_connection>&)> on_closed;
 
-  explicit server_context(int threads) : io(threads) {}
+  explicit server_context(unsigned threads) {
+    for (unsigned i = 0; i < threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
+  }
+
+  /// The io_context for the next connection (round robin).
+  asio::io_context& pick_io() noexcept { return *ios[next_io.fetch_add(1, std::memory_order_relaxed) % ios.size()]; }
 };
 
 }  // namespace daemoneye::ipc::detail

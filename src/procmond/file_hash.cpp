@@ -3,7 +3,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <system_error>
 
@@ -18,15 +17,18 @@
 namespace daemoneye::procmond {
 namespace {
 
-constexpr std::size_t chunk_size = 64 * 1024;
+constexpr std::size_t chunk_size = std::size_t{64} * 1024;
 
 struct md_ctx_deleter {
   void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 };
 using md_ctx = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
 
-ipc::ipc_error errno_error(int err, std::string message) {
-  return {std::error_code(err, std::generic_category()), std::move(message)};
+// "cannot <action> <what>: <errno text>", with the errno as the code. The
+// category's message() is thread-safe, unlike strerror(3).
+ipc::ipc_error errno_error(int err, std::string_view action, std::string_view what) {
+  const std::error_code code(err, std::generic_category());
+  return {code, fmt::format("cannot {} {}: {}", action, what, code.message())};
 }
 
 ipc::ipc_error openssl_error(std::string_view what) {
@@ -36,7 +38,7 @@ ipc::ipc_error openssl_error(std::string_view what) {
 std::string to_hex(const unsigned char* digest, unsigned int size) {
   static constexpr std::string_view digits = "0123456789abcdef";
   std::string hex(static_cast<std::size_t>(size) * 2, '0');
-  for (unsigned int i = 0; i < size; ++i) {
+  for (std::size_t i = 0; i < size; ++i) {
     hex[2 * i] = digits[digest[i] >> 4U];
     hex[2 * i + 1] = digits[digest[i] & 0x0FU];
   }
@@ -66,7 +68,7 @@ ipc::result<std::string> sha256_fd(int fd, std::string_view what) {
       if (n < 0) {
         if (errno == EINTR) continue;
         const int err = errno;
-        return ipc::fail(errno_error(err, fmt::format("cannot read {}: {}", what, std::strerror(err))));
+        return ipc::fail(errno_error(err, "read", what));
       }
       if (EVP_DigestUpdate(ctx, chunk.data(), static_cast<std::size_t>(n)) != 1) {
         return ipc::fail(openssl_error(what));
@@ -80,16 +82,17 @@ ipc::result<std::string> sha256_file(const std::string& path) {
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) {
     const int err = errno;
-    return ipc::fail(errno_error(err, fmt::format("cannot open {}: {}", path, std::strerror(err))));
+    return ipc::fail(errno_error(err, "open", path));
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     const int err = errno;
-    return ipc::fail(errno_error(err, fmt::format("cannot stat {}: {}", path, std::strerror(err))));
+    return ipc::fail(errno_error(err, "stat", path));
   }
   if (!S_ISREG(st.st_mode)) {
-    return ipc::fail(
-        errno_error(S_ISDIR(st.st_mode) ? EISDIR : EINVAL, fmt::format("cannot hash {}: not a regular file", path)));
+    const auto code =
+        std::make_error_code(S_ISDIR(st.st_mode) ? std::errc::is_a_directory : std::errc::invalid_argument);
+    return ipc::fail(ipc::ipc_error(code, fmt::format("cannot hash {}: not a regular file", path)));
   }
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // a hint; failure changes nothing
   return sha256_fd(fd.get(), path);

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <system_error>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -64,6 +65,13 @@ bool stat_as_process(int pid_fd, std::string_view path, struct stat& out) {
   return ::stat(path_z.c_str(), &out) == 0;
 }
 
+// "cannot <action> <path>: <errno text>" for the current errno (the category's
+// message() is thread-safe, unlike strerror(3)).
+std::string errno_message(std::string_view action, std::string_view path) {
+  const int err = errno;
+  return fmt::format("cannot {} {}: {}", action, path, std::generic_category().message(err));
+}
+
 struct dir_closer {
   void operator()(DIR* dir) const noexcept { ::closedir(dir); }
 };
@@ -76,7 +84,7 @@ proc_collector_linux::proc_collector_linux(proc_collector_options options)
     : options_(std::move(options)),
       clock_ticks_(static_cast<std::uint64_t>(std::max(1L, ::sysconf(_SC_CLK_TCK)))),
       page_size_(static_cast<std::uint64_t>(std::max(1L, ::sysconf(_SC_PAGESIZE)))),
-      buffer_(16 * 1024) {
+      buffer_(std::size_t{16} * 1024) {
   if (!options_.clock) options_.clock = steady_now;
 }
 
@@ -106,10 +114,7 @@ result<std::vector<ProcessRecord>> proc_collector_linux::collect(const collect_o
   scan_context scan;
   scan.collection_time_ms = duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   unique_fd proc(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!proc) {
-    return ipc::fail(ipc::errc::io,
-                     fmt::format("cannot open the process table {}: {}", options_.proc_root, std::strerror(errno)));
-  }
+  if (!proc) return ipc::fail(ipc::errc::io, errno_message("open the process table", options_.proc_root));
   scan.proc_fd = proc.get();
   if (read_into_buffer(scan.proc_fd, "stat") == 0) scan.boot_time = parse_boot_time(buffer_view());
   if (read_into_buffer(scan.proc_fd, "uptime") == 0) scan.uptime = parse_uptime(buffer_view());
@@ -127,13 +132,10 @@ result<std::vector<ProcessRecord>> proc_collector_linux::collect(const collect_o
     // fdopendir takes ownership of its descriptor; give it a duplicate.
     unique_fd dir_fd(::fcntl(scan.proc_fd, F_DUPFD_CLOEXEC, 0));
     std::unique_ptr<DIR, dir_closer> dir(dir_fd ? ::fdopendir(dir_fd.get()) : nullptr);
-    if (!dir) {
-      return ipc::fail(ipc::errc::io,
-                       fmt::format("cannot list the process table {}: {}", options_.proc_root, std::strerror(errno)));
-    }
+    if (!dir) return ipc::fail(ipc::errc::io, errno_message("list the process table", options_.proc_root));
     static_cast<void>(dir_fd.release());
     records.reserve(512);
-    while (const dirent* entry = ::readdir(dir.get())) {
+    while (const dirent* entry = ::readdir(dir.get())) {  // NOLINT(concurrency-mt-unsafe): a DIR of our own
       std::uint32_t pid = 0;
       const char* end = entry->d_name + std::strlen(entry->d_name);
       auto [ptr, ec] = std::from_chars(entry->d_name, end, pid);

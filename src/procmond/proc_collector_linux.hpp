@@ -36,7 +36,8 @@ struct proc_collector_options {
 /// (keyed by pid and start time, so a reused pid starts afresh), otherwise the
 /// average over the process's lifetime.
 ///
-/// Thread safety: not safe for concurrent use; see process_collector.
+/// Thread safety: collect() must not run concurrently with itself; the const
+/// members are safe from any thread (see process_collector).
 class proc_collector_linux final : public process_collector {
  public:
   explicit proc_collector_linux(proc_collector_options options = {});

@@ -29,9 +29,10 @@ struct collect_options {
 
 /// Reads the process table. Resource type: neither copies nor moves.
 ///
-/// Thread safety: an instance is NOT safe for concurrent use (it keeps the
-/// previous CPU samples and a read buffer); callers serialise collect(), as
-/// collector_service does.
+/// Thread safety: collect() is NOT safe for concurrent use (an instance keeps
+/// the previous CPU samples and a read buffer); callers serialise it, as
+/// collector_service does. The const members may be called from any thread,
+/// also while a collect() runs.
 class process_collector {
  public:
   process_collector() = default;

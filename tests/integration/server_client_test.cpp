@@ -1,21 +1,55 @@
 // interprocess_server with interprocess_client and blocking_client over real
-// Unix sockets in a fresh temporary directory.
-#include "daemoneye/ipc/server.hpp"
-
-#include <gtest/gtest.h>
+// Unix sockets in a fresh temporary directory: handlers, concurrency,
+// pipelining, handler failures and deadlines, built-in answers, the two ways
+// of stopping, and the errors a client reports.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
-#include <future>
-#include <thread>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "daemoneye/ipc/blocking_client.hpp"
 #include "daemoneye/ipc/client.hpp"
+#include "daemoneye/ipc/server.hpp"
+
 #include "support/temp_dir.hpp"
 
 namespace daemoneye::ipc {
 namespace {
+
+using namespace std::chrono_literals;
+
+/// Bound on every wait of these tests: far above any healthy latency, so that
+/// a broken server fails the test instead of hanging it.
+constexpr auto patience = 10s;
 
 ipc_config test_config(const test::temp_dir& dir) {
   ipc_config cfg;
@@ -24,7 +58,161 @@ ipc_config test_config(const test::temp_dir& dir) {
   return cfg;
 }
 
+/// The same endpoint with a client-side read deadline that never fires in a
+/// healthy test (blocking_client uses read_timeout_ms as its receive timeout).
+ipc_config patient_client(ipc_config cfg) {
+  cfg.read_timeout_ms = 20000;
+  return cfg;
+}
+
 DetectionResult echo_success(const DetectionTask& task) { return results::success(task.task_id()); }
+
+/// A task whose answer must carry `payload-of-<id>` back: proves an answer
+/// belongs to its task beyond the task_id the server echoes anyway.
+DetectionTask tagged_task(const std::string& id) {
+  return tasks::new_test_task(id, wire::ENUMERATE_PROCESSES, "payload-of-" + id);
+}
+
+DetectionResult answer_with_tag(const DetectionTask& task) {
+  ProcessRecord record;
+  record.set_name(task.metadata());
+  return results::success(task.task_id(), {record});
+}
+
+/// Empty when `r` is the successful answer to tagged_task(id), else what is wrong.
+std::string mismatch(const result<DetectionResult>& r, const std::string& id) {
+  if (!r) return fmt::format("task {}: {}", id, r.error().message());
+  if (!r->success()) return fmt::format("task {}: success=false: {}", id, r->error_message());
+  if (r->task_id() != id) return fmt::format("task {} answered as {}", id, r->task_id());
+  if (r->processes_size() != 1 || r->processes(0).name() != "payload-of-" + id) {
+    return fmt::format("task {} got another task's payload", id);
+  }
+  return {};
+}
+
+/// An io_context running on its own threads, for the coroutine clients of a test.
+class io_threads {
+ public:
+  explicit io_threads(unsigned count = 1) : work_(io_.get_executor()) {
+    for (unsigned i = 0; i < count; ++i) threads_.emplace_back([this] { io_.run(); });
+  }
+  io_threads(const io_threads&) = delete;
+  io_threads& operator=(const io_threads&) = delete;
+  ~io_threads() {
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  asio::any_io_executor executor() { return io_.get_executor(); }
+
+  template <typename T>
+  std::future<T> spawn(asio::awaitable<T> work) {
+    return asio::co_spawn(io_, std::move(work), asio::use_future);
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+/// Holds coroutines until `expected` of them have arrived, then releases all
+/// of them at once. Its state lives on one strand.
+class rendezvous {
+ public:
+  rendezvous(const asio::any_io_executor& executor, std::size_t expected)
+      : strand_(asio::make_strand(executor)), expected_(expected) {}
+
+  /// Completes with true once `expected` callers have arrived, or with false
+  /// when that did not happen within `limit`.
+  asio::awaitable<bool> arrive(std::chrono::milliseconds limit) {
+    co_return co_await asio::co_spawn(strand_, wait_for_all(limit), asio::use_awaitable);
+  }
+
+  [[nodiscard]] std::size_t arrived() const noexcept { return arrived_.load(); }
+
+ private:
+  asio::awaitable<bool> wait_for_all(std::chrono::milliseconds limit) {
+    if (arrived_.fetch_add(1) + 1 >= expected_) {
+      open_ = true;
+      for (auto* timer : waiting_) timer->cancel();
+      waiting_.clear();
+      co_return true;
+    }
+    asio::steady_timer timer(strand_, limit);
+    waiting_.push_back(&timer);
+    co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    std::erase(waiting_, &timer);
+    co_return open_;
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  std::size_t expected_;
+  std::atomic<std::size_t> arrived_{0};
+  bool open_ = false;
+  std::vector<asio::steady_timer*> waiting_;
+};
+
+/// Sets a promise when it goes out of scope, so that a handler blocked on it
+/// is released even when the test fails early.
+class release_on_exit {
+ public:
+  release_on_exit() : released_(promise_.get_future().share()) {}
+  release_on_exit(const release_on_exit&) = delete;
+  release_on_exit& operator=(const release_on_exit&) = delete;
+  ~release_on_exit() { release(); }
+  void release() {
+    std::call_once(once_, [this] { promise_.set_value(); });
+  }
+  [[nodiscard]] std::shared_future<void> released() const { return released_; }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> released_;
+  std::once_flag once_;
+};
+
+/// Records why connections closed; a test waits for a reason.
+class close_recorder : public server_observer {
+ public:
+  void connection_closed(std::string_view reason) override {
+    const std::lock_guard lock(mutex_);
+    reasons_.emplace_back(reason);
+    changed_.notify_all();
+  }
+  bool wait_for(std::string_view reason, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit,
+                             [&] { return std::find(reasons_.begin(), reasons_.end(), reason) != reasons_.end(); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> reasons_;
+};
+
+/// Counts arrivals and fulfils a promise when the `expected`-th one arrives.
+class arrival_counter {
+ public:
+  explicit arrival_counter(int expected) : expected_(expected) {}
+  void arrive() {
+    if (count_.fetch_add(1) + 1 == expected_) all_.set_value();
+  }
+  [[nodiscard]] bool wait_all(std::chrono::milliseconds limit) {
+    return future_.wait_for(limit) == std::future_status::ready;
+  }
+  [[nodiscard]] int count() const noexcept { return count_.load(); }
+
+ private:
+  int expected_;
+  std::atomic<int> count_{0};
+  std::promise<void> all_;
+  std::future<void> future_ = all_.get_future();
+};
+
+// ---- basic scenario and handler kinds ---------------------------------------
 
 TEST(InterprocessServer, AnswersTheBasicScenarioOverBothClients) {
   test::temp_dir dir;
@@ -39,21 +227,568 @@ TEST(InterprocessServer, AnswersTheBasicScenarioOverBothClients) {
   EXPECT_EQ(r->task_id(), "test-123");
   EXPECT_TRUE(r->success());
 
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto fut = io.spawn(client.async_send_task(tasks::new_test_task("test-123", wire::ENUMERATE_PROCESSES)));
+  ASSERT_EQ(fut.wait_for(patience), std::future_status::ready);
+  auto r2 = fut.get();
+  ASSERT_TRUE(r2) << r2.error().message();
+  EXPECT_EQ(r2->task_id(), "test-123");
+  EXPECT_TRUE(r2->success());
+}
+
+TEST(InterprocessServer, RunsACoroutineHandler) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler([](DetectionTask task) -> asio::awaitable<DetectionResult> {
+    // Suspend once, as a real coroutine handler waiting on I/O would.
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    ProcessRecord record;
+    record.set_name("from-coroutine:" + task.metadata());
+    co_return results::success(task.task_id(), {record});
+  });
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  auto r = client.send_task(tasks::new_test_task("co-1", wire::ENUMERATE_PROCESSES, "m"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->success());
+  EXPECT_EQ(r->task_id(), "co-1");
+  ASSERT_EQ(r->processes_size(), 1);
+  EXPECT_EQ(r->processes(0).name(), "from-coroutine:m");
+}
+
+TEST(InterprocessServer, RunsAPlainFunctionHandler) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler([](const DetectionTask& task) {
+    ProcessRecord record;
+    record.set_name("from-function:" + task.metadata());
+    return results::success(task.task_id(), {record});
+  });
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto fut =
+      io.spawn(client.async_send_task(tasks::new_test_task("plain-1", wire::ENUMERATE_PROCESSES, "m"), patience));
+  ASSERT_EQ(fut.wait_for(patience), std::future_status::ready);
+  auto r = fut.get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->task_id(), "plain-1");
+  ASSERT_EQ(r->processes_size(), 1);
+  EXPECT_EQ(r->processes(0).name(), "from-function:m");
+}
+
+// ---- concurrency -------------------------------------------------------------
+
+constexpr int concurrent_clients = 8;
+constexpr int tasks_per_client = 1000;
+
+TEST(InterprocessServer, EightBlockingClientsOfAThousandTasksEachGetTheirOwnAnswers) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(answer_with_tag);
+  ASSERT_TRUE(server.start());
+
+  std::vector<std::future<std::pair<int, std::string>>> outcomes;  // (mismatches, first mismatch)
+  for (int c = 0; c < concurrent_clients; ++c) {
+    outcomes.push_back(std::async(std::launch::async, [c, cfg = patient_client(cfg)] {
+      blocking_client client(cfg);
+      std::pair<int, std::string> out{0, {}};
+      for (int t = 0; t < tasks_per_client; ++t) {
+        const auto id = fmt::format("client-{}-task-{}", c, t);
+        if (auto wrong = mismatch(client.send_task(tagged_task(id)), id); !wrong.empty()) {
+          if (out.first++ == 0) out.second = wrong;
+        }
+      }
+      return out;
+    }));
+  }
+  for (int c = 0; c < concurrent_clients; ++c) {
+    ASSERT_EQ(outcomes[c].wait_for(4 * patience), std::future_status::ready) << "client " << c << " hung";
+    const auto [wrong, first] = outcomes[c].get();
+    EXPECT_EQ(wrong, 0) << "client " << c << ": " << first;
+  }
+  EXPECT_EQ(server.stats().tasks_answered, static_cast<std::uint64_t>(concurrent_clients * tasks_per_client));
+}
+
+/// Sends the tagged tasks lane, lane + lanes, ... of one client, each after the
+/// previous answer; returns (mismatches, first mismatch).
+asio::awaitable<std::pair<int, std::string>> send_tagged_tasks(interprocess_client& client, int client_index, int lane,
+                                                               int lanes) {
+  std::pair<int, std::string> out{0, {}};
+  for (int t = lane; t < tasks_per_client; t += lanes) {
+    const auto id = fmt::format("client-{}-task-{}", client_index, t);
+    auto r = co_await client.async_send_task(tagged_task(id), patience);
+    if (auto wrong = mismatch(r, id); !wrong.empty()) {
+      if (out.first++ == 0) out.second = wrong;
+    }
+  }
+  co_return out;
+}
+
+TEST(InterprocessServer, EightCoroutineClientsOfAThousandTasksEachGetTheirOwnAnswers) {
+  // Each client is shared by a few concurrent callers, as the client is meant
+  // to be used; their calls are pipelined on its one connection.
+  constexpr int lanes = 4;
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler([](DetectionTask task) -> asio::awaitable<DetectionResult> { co_return answer_with_tag(task); });
+  ASSERT_TRUE(server.start());
+
+  io_threads io(2);
+  std::vector<std::unique_ptr<interprocess_client>> clients;
+  std::vector<std::future<std::pair<int, std::string>>> outcomes;
+  for (int c = 0; c < concurrent_clients; ++c) {
+    clients.push_back(std::make_unique<interprocess_client>(io.executor(), cfg));
+    for (int lane = 0; lane < lanes; ++lane) {
+      outcomes.push_back(io.spawn(send_tagged_tasks(*clients.back(), c, lane, lanes)));
+    }
+  }
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    ASSERT_EQ(outcomes[i].wait_for(4 * patience), std::future_status::ready) << "client " << i / lanes << " hung";
+    const auto [wrong, first] = outcomes[i].get();
+    EXPECT_EQ(wrong, 0) << "client " << i / lanes << ": " << first;
+  }
+  EXPECT_EQ(server.stats().tasks_answered, static_cast<std::uint64_t>(concurrent_clients * tasks_per_client));
+  EXPECT_EQ(server.stats().connections_accepted, static_cast<std::uint64_t>(concurrent_clients));
+  for (const auto& client : clients) {
+    EXPECT_EQ(client->stats().tasks_completed, static_cast<std::uint64_t>(tasks_per_client));
+  }
+}
+
+TEST(InterprocessServer, PipelinedCallsOnOneClientAreInFlightAtOnceAndMatchedToTheirTasks) {
+  constexpr std::size_t calls = 64;
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.flow_control.max_in_flight = calls;
+  io_threads io;
+  // No handler returns before all 64 are inside it: the answers prove that
+  // the server ran them concurrently, all from one connection.
+  rendezvous all_in_flight(io.executor(), calls);
+  interprocess_server server(cfg);
+  server.set_handler([&all_in_flight](DetectionTask task) -> asio::awaitable<DetectionResult> {
+    if (!co_await all_in_flight.arrive(patience)) {
+      co_return results::failure(task.task_id(), wire::ERROR_UNSPECIFIED, "the other tasks never arrived");
+    }
+    co_return answer_with_tag(task);
+  });
+  ASSERT_TRUE(server.start());
+
+  interprocess_client client(io.executor(), cfg);
+  std::vector<std::future<result<DetectionResult>>> answers;
+  for (std::size_t i = 0; i < calls; ++i) {
+    answers.push_back(io.spawn(client.async_send_task(tagged_task(fmt::format("pipelined-{}", i)), 2 * patience)));
+  }
+  for (std::size_t i = 0; i < calls; ++i) {
+    ASSERT_EQ(answers[i].wait_for(2 * patience), std::future_status::ready) << "call " << i << " hung";
+    const auto r = answers[i].get();
+    EXPECT_EQ(mismatch(r, fmt::format("pipelined-{}", i)), "");
+  }
+  EXPECT_EQ(all_in_flight.arrived(), calls);
+  EXPECT_EQ(server.stats().connections_accepted, 1U);
+  server.stop();
+}
+
+// ---- handler failures and deadlines --------------------------------------------
+
+TEST(InterprocessServer, ThrowingHandlerIsAnsweredHandlerFailedAndTheConnectionKeepsServing) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler([](const DetectionTask& task) -> DetectionResult {
+    if (task.metadata() == "throw") throw std::runtime_error("collector exploded");
+    return results::success(task.task_id());
+  });
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  auto r = client.send_task(tasks::new_test_task("boom-1", wire::ENUMERATE_PROCESSES, "throw"));
+  ASSERT_TRUE(r) << r.error().message();  // an answer about the task, not a transport failure
+  EXPECT_FALSE(r->success());
+  EXPECT_EQ(r->error_code(), wire::HANDLER_FAILED);
+  EXPECT_EQ(r->task_id(), "boom-1");
+  EXPECT_NE(r->error_message().find("collector exploded"), std::string::npos) << r->error_message();
+
+  auto after = client.send_task(tasks::new_test_task("after-boom", wire::ENUMERATE_PROCESSES));
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_TRUE(after->success());
+  EXPECT_EQ(after->task_id(), "after-boom");
+  EXPECT_EQ(server.stats().connections_accepted, 1U);
+}
+
+TEST(InterprocessServer, ThrowingCoroutineHandlerIsAnsweredHandlerFailedAndTheConnectionKeepsServing) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler([](DetectionTask task) -> asio::awaitable<DetectionResult> {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    if (task.metadata() == "throw") throw std::runtime_error("coroutine exploded");
+    co_return results::success(task.task_id());
+  });
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto failing =
+      io.spawn(client.async_send_task(tasks::new_test_task("boom-2", wire::ENUMERATE_PROCESSES, "throw"), patience));
+  ASSERT_EQ(failing.wait_for(patience), std::future_status::ready);
+  auto r = failing.get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(r->success());
+  EXPECT_EQ(r->error_code(), wire::HANDLER_FAILED);
+  EXPECT_EQ(r->task_id(), "boom-2");
+  EXPECT_NE(r->error_message().find("coroutine exploded"), std::string::npos) << r->error_message();
+
+  auto next = io.spawn(client.async_send_task(tasks::new_test_task("after-boom", wire::ENUMERATE_PROCESSES), patience));
+  ASSERT_EQ(next.wait_for(patience), std::future_status::ready);
+  auto after = next.get();
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_TRUE(after->success());
+  EXPECT_EQ(server.stats().connections_accepted, 1U);
+}
+
+TEST(InterprocessServer, SlowHandlerIsAnsweredHandlerTimeoutAndTheConnectionStaysOpenDespiteReadTimeout) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.handler_timeout_ms = 400;
+  // Shorter than the handler's delay: the read deadline must not count while a task is in flight.
+  cfg.read_timeout_ms = 150;
+  std::promise<void> slow_arrived;
+  interprocess_server server(cfg);
+  release_on_exit release;  // declared after the server: released before the server joins its pool
+  server.set_handler([&slow_arrived, released = release.released()](const DetectionTask& task) {
+    if (task.metadata() == "slow") {
+      slow_arrived.set_value();
+      released.wait();
+    }
+    return results::success(task.task_id());
+  });
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  const auto sent_at = std::chrono::steady_clock::now();
+  auto r = client.send_task(tasks::new_test_task("slow-1", wire::ENUMERATE_PROCESSES, "slow"));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::handler_timeout)) << r.error().message();
+  EXPECT_GE(std::chrono::steady_clock::now() - sent_at, 400ms);
+  EXPECT_EQ(slow_arrived.get_future().wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(client.is_connected());
+
+  auto next = client.send_task(tasks::new_test_task("fast-1", wire::ENUMERATE_PROCESSES));
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_TRUE(next->success());
+  EXPECT_EQ(next->task_id(), "fast-1");
+  const auto stats = server.stats();
+  EXPECT_EQ(stats.connections_accepted, 1U);
+  EXPECT_EQ(stats.handler_timeouts, 1U);
+}
+
+// ---- built-in answers -------------------------------------------------------------
+
+TEST(InterprocessServer, AnswersHealthCapabilitiesAndMetricsWithoutCallingTheHandler) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.max_connections = 7;
+  std::atomic<int> handler_calls{0};
+  interprocess_server server(cfg);
+  server.set_handler([&handler_calls](const DetectionTask& task) {
+    handler_calls.fetch_add(1);
+    return results::success(task.task_id());
+  });
+  CollectionCapabilities caps;
+  caps.add_supported_domains(wire::PROCESS);
+  caps.add_supported_domains(wire::NETWORK);
+  caps.mutable_advanced()->set_kernel_level(true);
+  caps.mutable_advanced()->set_system_wide(true);
+  server.set_capabilities(caps);
+  server.set_metrics_provider([] { return std::string("daemoneye_test_metric 42\n"); });
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  auto health = client.send_task(tasks::new_builtin_task("h-1", health_check_metadata));
+  ASSERT_TRUE(health) << health.error().message();
+  EXPECT_TRUE(health->success());
+  EXPECT_EQ(health->task_id(), "h-1");
+  ASSERT_TRUE(health->has_health());
+  EXPECT_EQ(health->health().version(), library_version());
+  EXPECT_EQ(health->health().max_connections(), 7U);
+  EXPECT_EQ(health->health().codec(), "framed");
+  EXPECT_EQ(health->health().crc32_variant(), "castagnoli");
+  EXPECT_EQ(health->health().endpoint(), cfg.endpoint_path);
+  EXPECT_EQ(health->health().active_connections(), 1U);
+
+  auto capabilities = client.send_task(tasks::new_builtin_task("c-1", capability_negotiation_metadata));
+  ASSERT_TRUE(capabilities) << capabilities.error().message();
+  EXPECT_TRUE(capabilities->success());
+  ASSERT_TRUE(capabilities->has_capabilities());
+  EXPECT_EQ(capabilities->capabilities().SerializeAsString(), caps.SerializeAsString());
+
+  auto metrics = client.send_task(tasks::new_builtin_task("m-1", metrics_metadata));
+  ASSERT_TRUE(metrics) << metrics.error().message();
+  EXPECT_TRUE(metrics->success());
+  EXPECT_EQ(metrics->metrics_text(), "daemoneye_test_metric 42\n");
+
+  EXPECT_EQ(handler_calls.load(), 0);
+  // An ordinary task does reach the handler.
+  auto plain = client.send_task(tasks::new_test_task("p-1", wire::ENUMERATE_PROCESSES));
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_EQ(handler_calls.load(), 1);
+}
+
+// ---- stopping -----------------------------------------------------------------------
+
+TEST(InterprocessServer, GracefulShutdownAnswersInFlightTasksAndRefusesNewOnes) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  close_recorder closes;
+  arrival_counter held(2);
+  interprocess_server server(cfg);
+  release_on_exit release;
+  server.set_observer(&closes);
+  server.set_handler([&held, released = release.released()](const DetectionTask& task) {
+    if (task.metadata() == "hold") {
+      held.arrive();
+      released.wait();
+    }
+    return results::success(task.task_id());
+  });
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client busy(io.executor(), cfg);
+  auto first =
+      io.spawn(busy.async_send_task(tasks::new_test_task("held-1", wire::ENUMERATE_PROCESSES, "hold"), patience));
+  auto second =
+      io.spawn(busy.async_send_task(tasks::new_test_task("held-2", wire::ENUMERATE_PROCESSES, "hold"), patience));
+  ASSERT_TRUE(held.wait_all(patience)) << "the tasks never reached the handler";
+
+  // An idle connection: graceful shutdown closes it at once.
+  blocking_client idle(patient_client(cfg));
+  ASSERT_TRUE(idle.send_task(tasks::new_builtin_task("h-1", health_check_metadata)));
+
+  auto shutdown = std::async(std::launch::async, [&server] { server.graceful_shutdown(patience); });
+  ASSERT_TRUE(closes.wait_for("shutdown", patience)) << "the idle connection was not closed by the shutdown";
+
+  // A new task on the connection that is still open (its tasks are in flight).
+  auto late = io.spawn(busy.async_send_task(tasks::new_test_task("late-1", wire::ENUMERATE_PROCESSES), patience));
+  ASSERT_EQ(late.wait_for(patience), std::future_status::ready);
+  auto late_answer = late.get();
+  ASSERT_FALSE(late_answer);
+  EXPECT_TRUE(late_answer.error().is(errc::shutting_down)) << late_answer.error().message();
+
+  EXPECT_NE(shutdown.wait_for(0s), std::future_status::ready)
+      << "graceful_shutdown did not wait for the tasks in flight";
+  release.release();
+  for (auto* answer : {&first, &second}) {
+    ASSERT_EQ(answer->wait_for(patience), std::future_status::ready);
+    auto r = answer->get();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(r->success());
+  }
+  ASSERT_EQ(shutdown.wait_for(patience), std::future_status::ready) << "graceful_shutdown did not return";
+  EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
+}
+
+/// A coroutine handler that never answers within a test: it signals its
+/// arrival and then waits far longer than any test runs.
+auto never_answering_handler(arrival_counter& arrivals) {
+  return [&arrivals](DetectionTask task) -> asio::awaitable<DetectionResult> {
+    arrivals.arrive();
+    asio::steady_timer forever(co_await asio::this_coro::executor, std::chrono::minutes(10));
+    co_await forever.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    co_return results::success(task.task_id());
+  };
+}
+
+TEST(InterprocessServer, StopIsImmediateAndFailsThePendingCall) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  arrival_counter arrivals(1);
+  interprocess_server server(cfg);
+  server.set_handler(never_answering_handler(arrivals));
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto pending =
+      io.spawn(client.async_send_task(tasks::new_test_task("stuck-1", wire::ENUMERATE_PROCESSES), 2 * patience));
+  ASSERT_TRUE(arrivals.wait_all(patience));
+
+  const auto stop_started = std::chrono::steady_clock::now();
+  server.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 3s) << "stop() waited for the handler";
+
+  ASSERT_EQ(pending.wait_for(patience), std::future_status::ready) << "the pending call hung after stop()";
+  auto r = pending.get();
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::peer_closed)) << r.error().message();
+  EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
+}
+
+// ---- client-side errors -------------------------------------------------------------
+
+/// The errc of one call by each client, as integers (0: success, -1: not an ipc error).
+std::array<int, 2> error_codes_of_both_clients(const ipc_config& cfg) {
+  const auto code_of = [](const result<DetectionResult>& r) {
+    if (r) return 0;
+    return &r.error().code().category() == &ipc_category() ? r.error().code().value() : -1;
+  };
+  std::array<int, 2> codes{-1, -1};
+  blocking_client blocking(cfg);
+  codes[0] = code_of(blocking.send_task(tasks::new_test_task("probe", wire::ENUMERATE_PROCESSES)));
+
   asio::io_context io;
   interprocess_client client(io.get_executor(), cfg);
-  auto fut = asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<result<DetectionResult>> {
-        co_return co_await client.async_send_task(tasks::new_test_task("test-456", wire::ENUMERATE_PROCESSES));
-      },
-      asio::use_future);
-  std::thread runner([&io] { io.run(); });
+  auto answer = asio::co_spawn(
+      io, client.async_send_task(tasks::new_test_task("probe", wire::ENUMERATE_PROCESSES), patience), asio::use_future);
+  io.run_for(2 * patience);
+  if (answer.wait_for(0s) == std::future_status::ready) codes[1] = code_of(answer.get());
+  return codes;
+}
+
+TEST(ClientErrors, MissingServerIsServerNotFoundNamingTheEndpoint) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  blocking_client blocking(cfg);
+  auto r = blocking.send_task(tasks::new_test_task("probe", wire::ENUMERATE_PROCESSES));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::server_not_found)) << r.error().message();
+  EXPECT_NE(r.error().message().find(cfg.endpoint_path), std::string::npos) << r.error().message();
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto fut = io.spawn(client.async_send_task(tasks::new_test_task("probe", wire::ENUMERATE_PROCESSES), patience));
+  ASSERT_EQ(fut.wait_for(patience), std::future_status::ready);
   auto r2 = fut.get();
-  client.close();
-  runner.join();
-  ASSERT_TRUE(r2) << r2.error().message();
-  EXPECT_EQ(r2->task_id(), "test-456");
-  EXPECT_TRUE(r2->success());
+  ASSERT_FALSE(r2);
+  EXPECT_TRUE(r2.error().is(errc::server_not_found)) << r2.error().message();
+  EXPECT_NE(r2.error().message().find(cfg.endpoint_path), std::string::npos) << r2.error().message();
+}
+
+TEST(ClientErrors, StaleSocketFileIsConnectionRefused) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  // A socket file nobody listens on, as a crashed server leaves it.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, cfg.endpoint_path.data(), cfg.endpoint_path.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0) << std::strerror(errno);  // NOLINT
+  ::close(fd);
+
+  blocking_client blocking(cfg);
+  auto r = blocking.send_task(tasks::new_test_task("probe", wire::ENUMERATE_PROCESSES));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::connection_refused)) << r.error().message();
+  EXPECT_NE(r.error().message().find(cfg.endpoint_path), std::string::npos) << r.error().message();
+
+  const auto codes = error_codes_of_both_clients(cfg);
+  EXPECT_EQ(codes[0], static_cast<int>(errc::connection_refused));
+  EXPECT_EQ(codes[1], static_cast<int>(errc::connection_refused));
+}
+
+TEST(ClientErrors, SocketWhoseModeDeniesAccessIsPermissionDenied) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  const bool root = ::geteuid() == 0;
+  constexpr uid_t nobody = 65534;
+
+  // Root bypasses file modes, so as root the clients run in a child process
+  // that drops to an unprivileged uid. It is forked before the server starts
+  // its threads and waits for `go` before connecting.
+  int go[2] = {-1, -1};
+  int report[2] = {-1, -1};
+  pid_t child = -1;
+  if (root) {
+    // The unprivileged child must reach the socket: the directory is traversable, the socket is not.
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0711), 0);
+    ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+    child = ::fork();
+    ASSERT_GE(child, 0) << std::strerror(errno);
+    if (child == 0) {
+      ::close(go[1]);
+      ::close(report[0]);
+      std::array<int, 2> codes{-2, -2};  // -2: could not drop privileges
+      const bool dropped = ::setgroups(0, nullptr) == 0 && ::setgid(nobody) == 0 && ::setuid(nobody) == 0;
+      char byte = 0;
+      const bool told_to_go = ::read(go[0], &byte, 1) == 1;
+      if (dropped && told_to_go) codes = error_codes_of_both_clients(cfg);
+      (void)!::write(report[1], codes.data(), sizeof(codes));
+      ::_exit(0);
+    }
+    ::close(go[0]);
+    ::close(report[1]);
+  }
+
+  interprocess_server server(cfg);
+  server.set_handler(echo_success);
+  auto started = server.start();
+  ASSERT_TRUE(started) << started.error().message();
+  ASSERT_EQ(::chmod(cfg.endpoint_path.c_str(), 0), 0);
+
+  std::array<int, 2> codes{-3, -3};  // -3: no report
+  if (root) {
+    // Root itself is still served: the refusal below is the socket's mode at work.
+    blocking_client privileged(patient_client(cfg));
+    auto served = privileged.send_task(tasks::new_test_task("root", wire::ENUMERATE_PROCESSES));
+    EXPECT_TRUE(served) << served.error().message();
+
+    ASSERT_EQ(::write(go[1], "g", 1), 1);
+    ::close(go[1]);
+    pollfd pfd{report[0], POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(std::chrono::milliseconds(3 * patience).count())) == 1) {
+      if (::read(report[0], codes.data(), sizeof(codes)) != static_cast<ssize_t>(sizeof(codes))) codes = {-3, -3};
+    }
+    ::close(report[0]);
+    int status = 0;
+    if (codes[0] == -3) ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+  } else {
+    codes = error_codes_of_both_clients(cfg);
+  }
+  ASSERT_NE(codes[0], -2) << "the child could not drop to uid " << nobody;
+  ASSERT_NE(codes[0], -3) << "the child did not report";
+  EXPECT_EQ(codes[0], static_cast<int>(errc::permission_denied)) << "blocking_client";
+  EXPECT_EQ(codes[1], static_cast<int>(errc::permission_denied)) << "interprocess_client";
+}
+
+TEST(ClientErrors, BrokenConnectionFailsEveryPendingCall) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  constexpr int coroutine_calls = 3;
+  arrival_counter arrivals(coroutine_calls + 1);
+  interprocess_server server(cfg);
+  server.set_handler(never_answering_handler(arrivals));
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  std::vector<std::future<result<DetectionResult>>> pending;
+  for (int i = 0; i < coroutine_calls; ++i) {
+    pending.push_back(io.spawn(client.async_send_task(
+        tasks::new_test_task(fmt::format("pending-{}", i), wire::ENUMERATE_PROCESSES), 2 * patience)));
+  }
+  pending.push_back(std::async(std::launch::async, [cfg = patient_client(cfg)] {
+    blocking_client blocking(cfg);
+    return blocking.send_task(tasks::new_test_task("pending-blocking", wire::ENUMERATE_PROCESSES));
+  }));
+  ASSERT_TRUE(arrivals.wait_all(patience)) << "not every call reached the handler";
+
+  server.stop();
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    ASSERT_EQ(pending[i].wait_for(patience), std::future_status::ready) << "call " << i << " hung";
+    auto r = pending[i].get();
+    ASSERT_FALSE(r) << "call " << i;
+    EXPECT_TRUE(r.error().is(errc::peer_closed)) << "call " << i << ": " << r.error().message();
+  }
 }
 
 }  // namespace

@@ -1,12 +1,6 @@
 // Laws of the wire layer (codec.hpp, frame_decoder.hpp, messages.hpp), checked
 // with RapidCheck: round trip of arbitrary messages, any split of a stream,
 // any single bit flip detected, and arbitrary bytes within the memory bound.
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <gtest/gtest.h>
-#include <rapidcheck.h>
-#include <rapidcheck/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -17,6 +11,12 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
 
 #include "daemoneye/ipc/codec.hpp"
 #include "daemoneye/ipc/frame_decoder.hpp"
@@ -73,9 +73,9 @@ int open_enum(int min, int max) {
 double any_double() {
   return *rc::gen::weightedOneOf<double>({
       {4, rc::gen::arbitrary<double>()},
-      {1, rc::gen::element(0.0, -0.0, std::numeric_limits<double>::infinity(),
-                           -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
-                           std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::max())},
+      {1, rc::gen::element(0.0, -0.0, std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                           std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::denorm_min(),
+                           std::numeric_limits<double>::max())},
   });
 }
 
@@ -353,8 +353,8 @@ RC_GTEST_PROP(CodecProperties, AnySplitOfAStreamDecodesToTheSamePayloads, ()) {
   byte_buffer stream;
   for (const auto& p : payloads) RC_ASSERT(encode_frame(opts, p, stream));
 
-  auto cuts = *rc::gen::container<std::vector<std::size_t>>(
-      static_cast<std::size_t>(*rc::gen::inRange(0, 12)), rc::gen::inRange<std::size_t>(0, stream.size() + 1));
+  auto cuts = *rc::gen::container<std::vector<std::size_t>>(static_cast<std::size_t>(*rc::gen::inRange(0, 12)),
+                                                            rc::gen::inRange<std::size_t>(0, stream.size() + 1));
   // Splits at every byte now and then: the hardest case for header parsing.
   if (*rc::gen::inRange(0, 10) == 0 && stream.size() <= 2000) {
     cuts.resize(stream.size());

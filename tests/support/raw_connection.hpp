@@ -8,11 +8,6 @@
 //   auto answer = conn.read();            // a DetectionResult, EOF, reset or timeout
 #pragma once
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -24,6 +19,11 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "daemoneye/ipc/frame_decoder.hpp"
 #include "daemoneye/ipc/messages.hpp"
@@ -123,10 +123,12 @@ class raw_connection {
       if (!next) return {outcome::protocol_error, {}, next.error().message()};
       if (*next) {
         outcome o{outcome::frame, {}, {}};
-        if (!ipc::decode_into(**next, o.result)) return {outcome::protocol_error, {}, "answer is not a DetectionResult"};
+        if (!ipc::decode_into(**next, o.result))
+          return {outcome::protocol_error, {}, "answer is not a DetectionResult"};
         return o;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return {outcome::timeout, {}, "no data"};
       pollfd pfd{fd_, POLLIN, 0};
       const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
@@ -151,8 +153,8 @@ class raw_connection {
     switch (o.kind) {
       case outcome::frame:
         return "frame: task_id='" + o.result.task_id() + "' success=" + (o.result.success() ? "true" : "false") +
-               " error_code=" + wire::ErrorCode_Name(o.result.error_code()) + " message='" +
-               o.result.error_message() + "'";
+               " error_code=" + wire::ErrorCode_Name(o.result.error_code()) + " message='" + o.result.error_message() +
+               "'";
       case outcome::eof: return "end of stream";
       case outcome::reset: return "connection reset: " + o.detail;
       case outcome::timeout: return "timeout: " + o.detail;

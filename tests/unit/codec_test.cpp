@@ -3,9 +3,6 @@
 // wire format (PROTOCOL.md sections 2-4).
 #include "daemoneye/ipc/codec.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -15,6 +12,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "daemoneye/ipc/frame_decoder.hpp"
 #include "daemoneye/ipc/messages.hpp"
@@ -126,7 +126,9 @@ TEST(EncodeFrame, AppendsAfterExistingContent) {
   ASSERT_TRUE(encode_frame(framed_castagnoli, bytes_of("a"), out));
   ASSERT_TRUE(encode_frame(framed_castagnoli, bytes_of("123456789"), out));
   // CRC32C("a") = 0xC1D04330.
-  EXPECT_EQ(to_hex(out.span()), "010000003043d0c161" "09000000839206e3313233343536373839");
+  EXPECT_EQ(to_hex(out.span()),
+            "010000003043d0c161"
+            "09000000839206e3313233343536373839");
 }
 
 TEST(EncodeFrame, RejectsEmptyPayloadAndLeavesOutputUnchanged) {
@@ -260,8 +262,9 @@ TEST(DecodeFrame, ReportsCrcMismatchWhenPeersDisagreeOnTheVariant) {
 }
 
 TEST(DecodeFrame, ReportsATruncatedHeader) {
-  for (const auto& [opts, hex] : {std::pair{framed_castagnoli, "090000"}, std::pair{framed_castagnoli, "09000000839206"},
-                                  std::pair{legacy, ""}, std::pair{legacy, "89"}, std::pair{legacy, "092639f4"}}) {
+  for (const auto& [opts, hex] :
+       {std::pair{framed_castagnoli, "090000"}, std::pair{framed_castagnoli, "09000000839206"}, std::pair{legacy, ""},
+        std::pair{legacy, "89"}, std::pair{legacy, "092639f4"}}) {
     SCOPED_TRACE(hex);
     auto r = decode_frame(opts, from_hex(hex));
     ASSERT_FALSE(r);

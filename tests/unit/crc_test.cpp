@@ -1,13 +1,13 @@
 // Tests of crc.hpp: the published check values and test vectors of both CRC variants.
 #include "daemoneye/ipc/crc.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace daemoneye::ipc {
 namespace {
@@ -16,16 +16,13 @@ std::uint32_t crc32c_of(std::span<const std::byte> bytes) { return crc32(crc32_v
 std::uint32_t ieee_of(std::span<const std::byte> bytes) { return crc32(crc32_variant::ieee, bytes).value(); }
 
 std::vector<std::byte> filled(std::size_t n, std::uint8_t value) {
-  return std::vector<std::byte>(n, static_cast<std::byte>(value));
+  std::vector<std::byte> bytes(n, static_cast<std::byte>(value));
+  return bytes;
 }
 
-TEST(Crc32, CastagnoliCheckValue) {
-  EXPECT_EQ(crc32(crc32_variant::castagnoli, "123456789").value(), 0xE3069283U);
-}
+TEST(Crc32, CastagnoliCheckValue) { EXPECT_EQ(crc32(crc32_variant::castagnoli, "123456789").value(), 0xE3069283U); }
 
-TEST(Crc32, IeeeCheckValueMatchesZlib) {
-  EXPECT_EQ(crc32(crc32_variant::ieee, "123456789").value(), 0xCBF43926U);
-}
+TEST(Crc32, IeeeCheckValueMatchesZlib) { EXPECT_EQ(crc32(crc32_variant::ieee, "123456789").value(), 0xCBF43926U); }
 
 TEST(Crc32, EmptyInputIsZeroForBothVariants) {
   EXPECT_EQ(crc32(crc32_variant::castagnoli, std::span<const std::byte>{}).value(), 0U);

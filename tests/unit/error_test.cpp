@@ -2,13 +2,13 @@
 // and the messages of the errors that carry data.
 #include "daemoneye/ipc/error.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <array>
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace daemoneye::ipc {
 namespace {

@@ -3,8 +3,6 @@
 // grows for a frame).
 #include "daemoneye/ipc/frame_decoder.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -13,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "daemoneye/ipc/codec.hpp"
 
@@ -68,34 +68,34 @@ ipc_error error_after(const codec_options& opts, std::span<const std::byte> byte
   return f.error();
 }
 
-const std::vector<std::string> three_payloads{"first", std::string(300, 'x'), "third frame"};
+std::vector<std::string> three_payloads() { return {"first", std::string(300, 'x'), "third frame"}; }
 
 TEST(FrameDecoder, DecodesAStreamFedOneByteAtATime) {
   for (const auto& opts : all_codecs) {
-    const auto stream = stream_of(opts, three_payloads);
+    const auto stream = stream_of(opts, three_payloads());
     frame_decoder dec(opts);
     std::vector<std::string> frames;
     for (const auto b : stream) {
       EXPECT_EQ(dec.feed(std::span(&b, 1)), 1U);
       for (auto& f : drain(dec)) frames.push_back(std::move(f));
     }
-    EXPECT_EQ(frames, three_payloads);
+    EXPECT_EQ(frames, three_payloads());
     EXPECT_EQ(dec.buffered(), 0U);
   }
 }
 
 TEST(FrameDecoder, DecodesSeveralFramesFromOneFeed) {
   for (const auto& opts : all_codecs) {
-    const auto stream = stream_of(opts, three_payloads);
+    const auto stream = stream_of(opts, three_payloads());
     frame_decoder dec(opts);
     EXPECT_EQ(dec.feed(stream), stream.size());
-    EXPECT_EQ(drain(dec), three_payloads);
+    EXPECT_EQ(drain(dec), three_payloads());
     EXPECT_EQ(dec.buffered(), 0U);
   }
 }
 
 TEST(FrameDecoder, ReadsStraightIntoPreparedSpace) {
-  const auto stream = stream_of(framed_castagnoli, three_payloads);
+  const auto stream = stream_of(framed_castagnoli, three_payloads());
   frame_decoder dec(framed_castagnoli);
   std::vector<std::string> frames;
   std::span<const std::byte> rest(stream);
@@ -108,7 +108,7 @@ TEST(FrameDecoder, ReadsStraightIntoPreparedSpace) {
     rest = rest.subspan(n);
     for (auto& f : drain(dec)) frames.push_back(std::move(f));
   }
-  EXPECT_EQ(frames, three_payloads);
+  EXPECT_EQ(frames, three_payloads());
 }
 
 TEST(FrameDecoder, AsksForMoreBytesAndCountsThePartialFrame) {

@@ -2,15 +2,15 @@
 // decoding it back, and the ErrorCode <-> errc mapping.
 #include "daemoneye/ipc/messages.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "daemoneye/ipc/frame_decoder.hpp"
 
@@ -255,10 +255,10 @@ TEST(AppendFrame, RejectsAMessageAboveMaxAndLeavesOutputUnchanged) {
 
 TEST(DecodeMessage, RejectsGarbageAsDecodeError) {
   const std::vector<std::string> garbage{
-      std::string("\xff", 1),                // a tag varint that never ends
-      std::string("\x0f", 1),                // field 1 with wire type 7, which does not exist
-      std::string("\x0a\x10short", 7),       // a length running past the end
-      std::string("\x0a\x02\xc3\x28", 4),    // task_id that is not UTF-8 (proto3 string)
+      std::string("\xff", 1),               // a tag varint that never ends
+      std::string("\x0f", 1),               // field 1 with wire type 7, which does not exist
+      std::string("\x0a\x10short", 7),      // a length running past the end
+      std::string("\x0a\x02\xc3\x28", 4),   // task_id that is not UTF-8 (proto3 string)
       std::string("\x1a\x05\x0a\x03", 4)};  // process_filter cut short
   for (const auto& g : garbage) {
     auto r = decode_message<DetectionTask>(bytes_of(g));
@@ -270,7 +270,11 @@ TEST(DecodeMessage, RejectsGarbageAsDecodeError) {
 
 TEST(DecodeMessage, SkipsUnknownFieldsOfANewerPeer) {
   // task_id "a", then field 200 (varint) = 1 that this schema does not know.
-  const std::string payload("\x0a\x01" "a" "\xc0\x0c\x01", 6);
+  const std::string payload(
+      "\x0a\x01"
+      "a"
+      "\xc0\x0c\x01",
+      6);
   auto r = decode_message<DetectionTask>(bytes_of(payload));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->task_id(), "a");

@@ -43,6 +43,8 @@ class blocking_client {
   void close() noexcept;
   [[nodiscard]] bool is_connected() const noexcept { return fd_ >= 0; }
   [[nodiscard]] const ipc_config& config() const noexcept { return config_; }
+  /// Answers whose sequence number did not echo the task's (enable_sequence_numbers).
+  [[nodiscard]] std::uint64_t sequence_errors() const noexcept { return sequence_errors_; }
 
  private:
   result<void> write_all(std::span<const std::byte> bytes);
@@ -56,6 +58,8 @@ class blocking_client {
   std::intptr_t fd_ = -1;  // a descriptor on Unix, a HANDLE on Windows
   byte_buffer out_;
   frame_decoder decoder_;
+  std::uint64_t next_sequence_ = 1;
+  std::uint64_t sequence_errors_ = 0;
 };
 
 }  // namespace daemoneye::ipc

@@ -29,6 +29,7 @@ struct client_stats {
   std::uint64_t tasks_failed = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t bytes_in = 0;
+  std::uint64_t sequence_errors = 0;  ///< answers that did not echo the task's sequence number
 };
 
 /// Thread safety: every member may be called from any thread and from any

@@ -2,7 +2,7 @@
 // from. Sources apply in order: defaults, a YAML or TOML file (keys under
 // `ipc:` / `[ipc]`), DAEMONEYE_IPC_* environment variables, command-line flags.
 //
-//   auto cfg = load_config({.file = "procmond.yaml", .environment = environ_map()});
+//   auto cfg = load_config({.file = "procmond.yaml", .environment = process_environment()});
 //   if (!cfg) { std::cerr << cfg.error().message(); return 2; }
 #pragma once
 
@@ -24,11 +24,15 @@ namespace daemoneye::ipc {
 inline constexpr std::size_t max_frame_bytes_limit = 64U * 1024U * 1024U;
 
 struct rate_limit_config {
-  /// Tokens added per second; 0 disables rate limiting.
+  /// Per connection: tokens added per second; 0 disables the per-connection limit.
   double requests_per_second = 0;
-  /// Bucket size: how many tasks may arrive at once.
+  /// Per connection: bucket size, how many tasks may arrive at once.
   std::uint32_t burst = 0;
+  /// Across all connections: tokens per second; 0 disables the global limit.
+  double global_requests_per_second = 0;
+  std::uint32_t global_burst = 0;
   [[nodiscard]] bool enabled() const noexcept { return requests_per_second > 0; }
+  [[nodiscard]] bool global_enabled() const noexcept { return global_requests_per_second > 0; }
   friend bool operator==(const rate_limit_config&, const rate_limit_config&) = default;
 };
 

@@ -91,8 +91,12 @@ class local_listener {
   local_listener& operator=(const local_listener&) = delete;
   ~local_listener();
 
-  /// Waits for the next connection. Errors are values: asio::error::operation_aborted
+  /// Waits for the next connection, whose stream will run on `target` (an
+  /// executor of any io_context). Errors are values: asio::error::operation_aborted
   /// after close(), EMFILE/ENFILE when the process is out of descriptors.
+  asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept(
+      asio::any_io_executor target);
+  /// As above, the stream running on the listener's own executor.
   asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept();
 
   /// Stops listening and removes the socket file. Idempotent.

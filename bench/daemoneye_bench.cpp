@@ -1,0 +1,413 @@
+// daemoneye-bench: the IPC library measured against the floor (a raw Unix
+// socket ping-pong of the same byte sizes) in one run, server and client in
+// separate processes. Floor and library rows alternate within every round;
+// each figure is the median across rounds, because the machine is shared.
+//
+//   daemoneye-bench                      # 5 rounds x 0.25 s per row, a table
+//   daemoneye-bench --rounds 9 --json    # JSON for tools and CI dashboards
+//   daemoneye-bench --quick              # a few iterations of every row (CI smoke)
+//
+// Self-contained (no configuration, no files besides a private temporary
+// directory), so `daemoneye-cli ipc bench` can exec it.
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+#include <sys/utsname.h>
+
+#include "daemoneye/ipc/blocking_client.hpp"
+#include "daemoneye/ipc/logging.hpp"
+
+#include "echo_server.hpp"
+#include "floor.hpp"
+#include "forked_process.hpp"
+#include "report.hpp"
+#include "scenarios.hpp"
+#include "workload.hpp"
+
+namespace daemoneye::bench {
+namespace {
+
+constexpr std::string_view usage = R"(usage: daemoneye-bench [options]
+
+Measures the daemoneye IPC library against a raw Unix-socket ping-pong (the
+floor) of the same byte sizes; the server runs in a forked child process.
+
+  --rounds N           rounds; floor and library rows alternate in each (default 5)
+  --seconds S          time per row per round (default 0.25)
+  --iterations N       a fixed number of operations per row per round instead of --seconds
+  --handler KIND       sync (a plain function, as procmond) or async (a coroutine); default sync
+  --server-threads N   server worker threads (default 0: one per hardware thread, as procmond)
+  --client-threads N   io_context threads of the 8-connection pipelined row (default: CPUs, at most 8)
+  --server-log PATH    where the servers' logs go (default /dev/null)
+  --server-config K=V  a server setting, key as in the config file (e.g. write_timeout_ms=30000); repeatable
+  --no-large-frame-workaround
+                       run the ~1 MiB server with the default write_timeout_ms (see the note it prints)
+  --json               JSON instead of a table
+  --quick              1 round of 20 iterations per row (a smoke run for CI)
+  --help
+)";
+
+struct options {
+  std::size_t rounds = 5;
+  run_limits limits;
+  bool sync_handler = true;
+  std::uint32_t server_threads = 0;
+  unsigned client_threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
+  std::string server_log = "/dev/null";
+  std::vector<std::pair<std::string, std::string>> server_settings;
+  bool large_frame_workaround = true;
+  bool json = false;
+};
+
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+/// Parses argv; on a bad or --help argument prints and exits.
+options parse_options(int argc, char** argv) {
+  options o;
+  const auto die = [](const std::string& message) {
+    std::cerr << "daemoneye-bench: " << message << "\n" << usage;
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto value = [&]() -> std::string_view {
+      if (i + 1 >= argc) die(fmt::format("{} needs a value", arg));
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (arg == "--rounds") {
+      if (!parse_number(value(), o.rounds) || o.rounds == 0) die("--rounds needs a positive integer");
+    } else if (arg == "--seconds") {
+      double s = 0;
+      if (!parse_number(value(), s) || !(s > 0)) die("--seconds needs a positive number");
+      o.limits.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
+      o.limits.iterations = 0;
+    } else if (arg == "--iterations") {
+      if (!parse_number(value(), o.limits.iterations) || o.limits.iterations == 0) {
+        die("--iterations needs a positive integer");
+      }
+    } else if (arg == "--handler") {
+      const auto v = value();
+      if (v != "sync" && v != "async") die("--handler is sync or async");
+      o.sync_handler = v == "sync";
+    } else if (arg == "--server-threads") {
+      if (!parse_number(value(), o.server_threads)) die("--server-threads needs an integer");
+    } else if (arg == "--client-threads") {
+      if (!parse_number(value(), o.client_threads) || o.client_threads == 0) {
+        die("--client-threads needs a positive integer");
+      }
+    } else if (arg == "--server-log") {
+      o.server_log = std::string(value());
+    } else if (arg == "--server-config") {
+      const auto v = value();
+      const auto eq = v.find('=');
+      if (eq == std::string_view::npos || eq == 0) die("--server-config needs KEY=VALUE");
+      o.server_settings.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
+    } else if (arg == "--no-large-frame-workaround") {
+      o.large_frame_workaround = false;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--quick") {
+      o.rounds = 1;
+      o.limits.iterations = 20;
+      o.limits.warmup = 2;
+    } else {
+      die(fmt::format("unknown option {}", arg));
+    }
+  }
+  return o;
+}
+
+/// A private directory for the two endpoints, removed at the end.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "daemoneye-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] std::string file(std::string_view name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+forked_process start_child(const std::function<int(child_channel&)>& body, std::string_view what) {
+  auto child = forked_process::start(body);
+  if (auto* error = std::get_if<std::string>(&child)) {
+    throw std::runtime_error(fmt::format("the {} did not start: {}", what, *error));
+  }
+  return std::move(std::get<forked_process>(child));
+}
+
+std::string kernel_release() {
+  utsname u{};
+  if (::uname(&u) != 0) return "unknown kernel";
+  return fmt::format("{} {} {}", u.sysname, u.release, u.machine);
+}
+
+/// A row and how to measure one round of it.
+struct planned_row {
+  row_result result;
+  std::function<round_sample()> run;
+};
+
+int run(const options& opt) {
+  const temp_dir dir;
+  const auto floor_path = dir.file("floor.sock");
+  // Two library servers: one with the default max_frame_bytes for every row
+  // but the ~1 MiB one, which gets its own with max_frame_bytes raised, so a
+  // failure of large frames cannot disturb the other rows.
+  const echo_server_options server_opts{.endpoint = dir.file("ipc.sock"),
+                                        .sync_handler = opt.sync_handler,
+                                        .threads = opt.server_threads,
+                                        .log_path = opt.server_log,
+                                        .log_level = "info",
+                                        .max_frame_bytes = ipc::ipc_config{}.max_frame_bytes,
+                                        .settings = opt.server_settings};
+  echo_server_options large_opts = server_opts;
+  large_opts.endpoint = dir.file("ipc-large.sock");
+  large_opts.max_frame_bytes = workload::max_frame_bytes;
+  auto large_server_cfg = bench_server_config(large_opts);
+  if (!large_server_cfg) throw std::runtime_error(large_server_cfg.error().message());
+  std::vector<std::string> notes;
+  if (opt.large_frame_workaround) {
+    // With write_timeout_ms >= read_timeout_ms no write re-arms the connection's
+    // watchdog, so the watchdog does not run decoder_.release_memory() while a
+    // read into the grown buffer is pending (a use-after-free that desynchronises
+    // the stream and corrupts the heap: every second ~1 MiB frame fails).
+    const auto write_timeout = std::max(large_server_cfg->read_timeout_ms, large_server_cfg->write_timeout_ms);
+    large_opts.settings.emplace_back("write_timeout_ms", std::to_string(write_timeout));
+    notes.push_back(fmt::format(
+        "the 1 MiB rows' server runs with write_timeout_ms={} (= read_timeout_ms): with the default, its watchdog "
+        "frees the grown read buffer under a pending read (frame_decoder::release_memory from "
+        "server_connection::watchdog); --no-large-frame-workaround shows that",
+        write_timeout));
+  }
+  const auto cfg = bench_client_config(server_opts.endpoint, server_opts.max_frame_bytes);
+  const auto large_cfg = bench_client_config(large_opts.endpoint, large_opts.max_frame_bytes);
+
+  // The messages, and the byte sizes the floor mirrors.
+  namespace wl = workload;
+  const auto small = wl::task_for(wl::kind::empty, "bench-000001");
+  const auto records = wl::task_for(wl::kind::records, "bench-000001");
+  const auto large = wl::task_for(wl::kind::echo, "bench-000001");
+  const auto prebuilt = wl::records_result({}, wl::records_per_result);
+  const std::size_t small_req = wl::frame_bytes(small);
+  const std::size_t small_resp = wl::frame_bytes(wl::answer(small, prebuilt));
+  const std::size_t records_req = wl::frame_bytes(records);
+  const std::size_t records_resp = wl::frame_bytes(wl::answer(records, prebuilt));
+  const std::size_t large_req = wl::frame_bytes(large);
+  const std::size_t large_resp = wl::frame_bytes(wl::answer(large, prebuilt));
+  const auto small_raw = raw_request(small_req, small_resp);
+  const auto records_raw = raw_request(records_req, records_resp);
+  const auto large_raw = raw_request(large_req, large_resp);
+
+  // Both servers start before this process has any thread (fork-safe).
+  auto floor_child =
+      start_child([&](child_channel& ch) { return run_raw_echo_server(floor_path, ch); }, "floor server");
+  auto server_child = start_child([&](child_channel& ch) { return run_echo_server(server_opts, ch); }, "IPC server");
+  auto large_child =
+      start_child([&](child_channel& ch) { return run_echo_server(large_opts, ch); }, "large-frame IPC server");
+
+  std::vector<memory_row> memory;
+  constexpr unsigned idle_connections = 16;
+  if (auto m = read_memory_usage(server_child.pid())) memory.push_back({"listening, no connection", *m, {}});
+  if (auto m = memory_with_idle_connections(cfg, small, server_child.pid(), idle_connections)) {
+    memory.push_back({fmt::format("{} idle connections (fresh server)", idle_connections), *m, 16.0});
+  }
+
+  const auto& lim = opt.limits;
+  // Each row is charged the CPU time of the server it talks to.
+  const auto limits_for = [&lim](const forked_process& server) {
+    run_limits l = lim;
+    l.server = server.pid();
+    return l;
+  };
+  const auto floor_lim = limits_for(floor_child);
+  const auto ipc_lim = limits_for(server_child);
+  const auto large_lim = limits_for(large_child);
+  std::vector<planned_row> rows;
+  std::vector<std::vector<std::size_t>> groups;
+  const auto add = [&](row_result r, std::function<round_sample()> fn) {
+    rows.push_back({std::move(r), std::move(fn)});
+    groups.back().push_back(rows.size() - 1);
+    return rows.size() - 1;
+  };
+  using tk = row_target::kind;
+  const auto rt = [](std::string name, std::size_t req, std::size_t resp, ratio_kind kind, std::size_t baseline,
+                     row_target target) {
+    row_result r;
+    r.name = std::move(name);
+    r.request_bytes = req;
+    r.response_bytes = resp;
+    r.ratio = kind;
+    r.baseline = baseline;
+    r.target = target;
+    return r;
+  };
+
+  groups.emplace_back();
+  const auto floor_small = add(rt("floor: small -> empty", small_req, small_resp, ratio_kind::none, 0, {}),
+                               [&] { return floor_round_trips(floor_path, small_raw, small_resp, floor_lim); });
+  add(rt("blocking_client: small -> empty", small_req, small_resp, ratio_kind::latency, floor_small,
+         {tk::ratio_at_most, 1.35}),
+      [&] { return blocking_round_trips(cfg, small, ipc_lim); });
+  add(rt("interprocess_client: small -> empty", small_req, small_resp, ratio_kind::latency, floor_small,
+         {tk::ratio_at_most, 1.35}),
+      [&] { return coroutine_round_trips(cfg, small, ipc_lim); });
+
+  groups.emplace_back();
+  const auto floor_records = add(rt("floor: small -> 500 records", records_req, records_resp, ratio_kind::none, 0, {}),
+                                 [&] { return floor_round_trips(floor_path, records_raw, records_resp, floor_lim); });
+  add(rt("blocking_client: small -> 500 records", records_req, records_resp, ratio_kind::latency, floor_records,
+         {tk::ratio_at_most, 10}),
+      [&] { return blocking_round_trips(cfg, records, ipc_lim); });
+  add(rt("interprocess_client: small -> 500 records", records_req, records_resp, ratio_kind::latency, floor_records,
+         {tk::ratio_at_most, 10}),
+      [&] { return coroutine_round_trips(cfg, records, ipc_lim); });
+
+  groups.emplace_back();
+  const auto floor_large = add(rt("floor: 1 MiB -> 1 MiB", large_req, large_resp, ratio_kind::none, 0, {}),
+                               [&] { return floor_round_trips(floor_path, large_raw, large_resp, floor_lim); });
+  add(rt("blocking_client: 1 MiB -> 1 MiB", large_req, large_resp, ratio_kind::latency, floor_large,
+         {tk::ratio_at_most, 1.2}),
+      [&] { return blocking_round_trips(large_cfg, large, large_lim); });
+  add(rt("interprocess_client: 1 MiB -> 1 MiB", large_req, large_resp, ratio_kind::latency, floor_large,
+         {tk::ratio_at_most, 1.2}),
+      [&] { return coroutine_round_trips(large_cfg, large, large_lim); });
+
+  // Throughput rows divide by the floor's sequential small round trips of the same round.
+  groups.emplace_back();
+  add(rt("pipelined: 1 conn x 64 in flight", small_req, small_resp, ratio_kind::throughput, floor_small,
+         {tk::ratio_at_least, 4}),
+      [&] { return pipelined_round_trips(cfg, small, 1, 64, 1, ipc_lim); });
+  add(rt("pipelined: 8 conns x 64 in flight", small_req, small_resp, ratio_kind::throughput, floor_small,
+         {tk::ratio_at_least, 6}),
+      [&] { return pipelined_round_trips(cfg, small, 8, 64, opt.client_threads, ipc_lim); });
+  add(rt("8 threads x blocking_client", small_req, small_resp, ratio_kind::throughput, floor_small, {}),
+      [&] { return blocking_thread_round_trips(cfg, small, 8, ipc_lim); });
+
+  groups.emplace_back();
+  const auto floor_cold = add(rt("floor: connect + small round trip", small_req, small_resp, ratio_kind::none, 0, {}),
+                              [&] { return floor_cold_connects(floor_path, small_raw, small_resp, floor_lim); });
+  add(rt("blocking_client: cold connect + first answer", small_req, small_resp, ratio_kind::latency, floor_cold, {}),
+      [&] { return cold_connects(cfg, small, ipc_lim); });
+
+  if (echo_server_has_collector()) {
+    // The answer's size depends on this host's process table; one probe tells it.
+    const auto enumerate = wl::task_for(wl::kind::enumerate, "bench-000001");
+    ipc::blocking_client probe(cfg);
+    ipc::DetectionResult answer;
+    if (auto ok = probe.round_trip(enumerate, answer); !ok) throw std::runtime_error(ok.error().message());
+    groups.emplace_back();
+    add(rt(fmt::format("ENUMERATE_PROCESSES ({} processes)", answer.processes_size()), wl::frame_bytes(enumerate),
+           wl::frame_bytes(answer), ratio_kind::none, 0, {tk::p50_us_at_most, 20'000}),
+        [&cfg, enumerate, ipc_lim] {
+          run_limits fewer = ipc_lim;  // a collection takes milliseconds; keep the row's time bounded
+          if (fewer.iterations > 100) fewer.iterations = 100;
+          fewer.warmup = std::min<std::uint64_t>(fewer.warmup, 3);
+          return blocking_round_trips(cfg, enumerate, fewer);
+        });
+  }
+
+  for (std::size_t round = 0; round < opt.rounds; ++round) {
+    for (const auto& group : groups) {
+      // Alternate which side goes first, so drift within a round does not favour one.
+      std::vector<std::size_t> order = group;
+      if (round % 2 == 1) std::reverse(order.begin(), order.end());
+      for (const auto i : order) {
+        auto& row = rows[i].result;
+        row.rounds.push_back(summarize(rows[i].run(), row.request_bytes + row.response_bytes));
+      }
+    }
+    for (auto& planned : rows) {
+      auto& row = planned.result;
+      const auto& ours = row.rounds.back();
+      const auto& base = rows[row.baseline].result.rounds.back();
+      if (ours.ops == 0 || base.ops == 0) continue;  // nothing to compare in this round
+      if (row.ratio == ratio_kind::latency && base.p50_us > 0) row.ratios.push_back(ours.p50_us / base.p50_us);
+      if (row.ratio == ratio_kind::throughput && base.msgs_per_s > 0) {
+        row.ratios.push_back(ours.msgs_per_s / base.msgs_per_s);
+      }
+    }
+  }
+
+  if (auto m = memory_with_idle_connections(cfg, small, server_child.pid(), idle_connections)) {
+    memory.push_back({fmt::format("{} idle connections (after the run)", idle_connections), *m, 16.0});
+  }
+
+  run_description desc;
+  desc.rounds = opt.rounds;
+  desc.per_row = lim.iterations > 0 ? fmt::format("{} iterations", lim.iterations)
+                                    : fmt::format("{:.2f} s", std::chrono::duration<double>(lim.duration).count());
+  desc.handler = opt.sync_handler ? "sync (as procmond)" : "async (coroutine)";
+  desc.cpus = std::thread::hardware_concurrency();
+  desc.server_threads = memory.empty() ? 0 : memory.front().usage.threads;
+  desc.client_threads = opt.client_threads;
+  desc.kernel = kernel_release();
+  desc.notes = notes;
+
+  // A server that died during the run (a crash, an abort) is worth a line in the report.
+  const std::pair<forked_process*, std::string_view> children[] = {
+      {&server_child, "IPC server"}, {&large_child, "large-frame IPC server"}, {&floor_child, "floor server"}};
+  bool child_failed = false;
+  for (const auto& [child, what] : children) {
+    const pid_t pid = child->pid();
+    if (const int status = child->stop(); status != 0) {
+      desc.notes.push_back(fmt::format("the {} (pid {}) ended with status {} - see --server-log", what, pid, status));
+      child_failed = true;
+    }
+  }
+
+  std::vector<row_result> results;
+  results.reserve(rows.size());
+  for (auto& r : rows) results.push_back(std::move(r.result));
+  if (opt.json) {
+    print_json(std::cout, desc, results, memory);
+  } else {
+    print_table(std::cout, desc, results, memory);
+  }
+  // Timings never fail the run; a server that crashed does.
+  return child_failed ? 3 : 0;
+}
+
+}  // namespace
+}  // namespace daemoneye::bench
+
+int main(int argc, char** argv) {
+  using namespace daemoneye;
+  const auto opt = bench::parse_options(argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+  (void)ipc::configure_logging("text", "warn");
+  try {
+    return bench::run(opt);
+  } catch (const std::exception& e) {
+    std::cerr << "daemoneye-bench: " << e.what() << "\n";
+    return 1;
+  }
+}

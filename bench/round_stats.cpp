@@ -1,0 +1,38 @@
+// CPU time of the two processes of a row; see round_stats.hpp.
+#include "round_stats.hpp"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace daemoneye::bench {
+
+std::uint64_t process_cpu_ns(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  // schedstat's first field: nanoseconds on a CPU, exact (not tick-sampled).
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    std::uint64_t ns = 0;
+    if (in >> ns) total += ns;
+  }
+  return total;
+}
+
+std::uint64_t own_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+cpu_meter::cpu_meter(pid_t server)
+    : server_(server), server_start_(process_cpu_ns(server)), client_start_(own_cpu_ns()) {}
+
+void cpu_meter::stop(round_sample& s) const {
+  s.client_cpu_ns = own_cpu_ns() - client_start_;
+  s.server_cpu_ns = process_cpu_ns(server_) - server_start_;
+}
+
+}  // namespace daemoneye::bench

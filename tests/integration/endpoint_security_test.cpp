@@ -1,0 +1,373 @@
+// Endpoint security of the Unix transport (PROTOCOL.md section 1): modes of
+// the directory and socket, refusal of unsafe directories, live servers and
+// non-socket files, takeover of stale sockets, path validation, removal of the
+// socket file, allowed_uids and peer credentials. Real sockets in a fresh
+// temporary directory per test.
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemoneye/ipc/blocking_client.hpp"
+#include "daemoneye/ipc/client.hpp"
+#include "daemoneye/ipc/server.hpp"
+#include "daemoneye/ipc/transport.hpp"
+
+#include "support/temp_dir.hpp"
+
+namespace daemoneye::ipc {
+namespace {
+
+using namespace std::chrono_literals;
+
+ipc_config config_at(const std::string& path) {
+  ipc_config cfg;
+  cfg.endpoint_path = path;
+  cfg.threads = 2;
+  return cfg;
+}
+
+DetectionResult echo(const DetectionTask& task) { return results::success(task.task_id()); }
+
+/// Sends one task with a fresh blocking_client.
+result<DetectionResult> round_trip(const ipc_config& cfg, const std::string& id = "probe") {
+  blocking_client client(cfg);
+  return client.send_task(tasks::new_test_task(id, wire::ENUMERATE_PROCESSES));
+}
+
+void expect_served(const ipc_config& cfg) {
+  auto r = round_trip(cfg);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->success());
+  EXPECT_EQ(r->task_id(), "probe");
+}
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return 0xFFFFFFFFU;
+  return st.st_mode & 07777U;
+}
+
+bool is_socket(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/// Leaves a socket file at `path` that nobody listens on, as a crashed server
+/// would: bound, optionally listened on, then closed without unlinking.
+void leave_stale_socket(const std::string& path, bool listen_first) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)  // NOLINT
+      << std::strerror(errno);
+  if (listen_first) {
+    ASSERT_EQ(::listen(fd, 1), 0);
+  }
+  ::close(fd);
+  ASSERT_TRUE(is_socket(path));
+}
+
+std::string contents_of(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(EndpointSecurity, MissingDirectoriesAreCreatedWithMode0700) {
+  test::temp_dir dir;
+  const auto outer = dir.file("a");
+  const auto middle = dir.file("a/b");
+  const auto inner = dir.file("a/b/c");
+  auto cfg = config_at(inner + "/procmond.sock");
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  auto ok = server.start();
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(mode_of(outer), 0700U);
+  EXPECT_EQ(mode_of(middle), 0700U);
+  EXPECT_EQ(mode_of(inner), 0700U);
+  expect_served(cfg);
+}
+
+TEST(EndpointSecurity, SocketFileHasMode0600FromTheStart) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  ASSERT_TRUE(server.start());
+  ASSERT_TRUE(is_socket(cfg.endpoint_path));
+  EXPECT_EQ(mode_of(cfg.endpoint_path), 0600U);
+}
+
+TEST(EndpointSecurity, DirectoryWritableByGroupOrOthersWithoutStickyBitIsRefused) {
+  for (const unsigned mode : {0770U, 0707U, 0777U}) {
+    SCOPED_TRACE(::testing::Message() << "mode " << std::oct << mode);
+    test::temp_dir dir;
+    const auto parent = dir.file("shared");
+    ASSERT_TRUE(std::filesystem::create_directory(parent));
+    ASSERT_EQ(::chmod(parent.c_str(), mode), 0);
+    auto cfg = config_at(parent + "/procmond.sock");
+    interprocess_server server(cfg);
+    server.set_handler(echo);
+    auto ok = server.start();
+    ASSERT_FALSE(ok);
+    EXPECT_TRUE(ok.error().is(errc::unsafe_endpoint)) << ok.error().message();
+    EXPECT_NE(ok.error().message().find(parent), std::string::npos) << ok.error().message();
+    EXPECT_NE(ok.error().message().find("sticky"), std::string::npos) << ok.error().message();
+    EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
+  }
+}
+
+TEST(EndpointSecurity, DirectoryOwnedByAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another user";
+  test::temp_dir dir;
+  const auto parent = dir.file("theirs");
+  ASSERT_TRUE(std::filesystem::create_directory(parent));
+  ASSERT_EQ(::chmod(parent.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(parent.c_str(), 65534, 65534), 0) << std::strerror(errno);
+  auto cfg = config_at(parent + "/procmond.sock");
+  interprocess_server server(cfg);
+  auto ok = server.start();
+  ASSERT_FALSE(ok);
+  EXPECT_TRUE(ok.error().is(errc::unsafe_endpoint)) << ok.error().message();
+  EXPECT_NE(ok.error().message().find("owned by uid 65534"), std::string::npos) << ok.error().message();
+}
+
+TEST(EndpointSecurity, WorldWritableDirectoryWithStickyBitIsAccepted) {
+  test::temp_dir dir;
+  const auto parent = dir.file("sticky");
+  ASSERT_TRUE(std::filesystem::create_directory(parent));
+  ASSERT_EQ(::chmod(parent.c_str(), 01777), 0);
+  auto cfg = config_at(parent + "/procmond.sock");
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  auto ok = server.start();
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(mode_of(parent), 01777U);
+  expect_served(cfg);
+}
+
+TEST(EndpointSecurity, SecondServerOnALiveEndpointIsRefusedAndTheFirstKeepsServing) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  interprocess_server first(cfg);
+  first.set_handler(echo);
+  ASSERT_TRUE(first.start());
+  struct stat before {};
+  ASSERT_EQ(::lstat(cfg.endpoint_path.c_str(), &before), 0);
+
+  interprocess_server second(cfg);
+  second.set_handler(echo);
+  auto ok = second.start();
+  ASSERT_FALSE(ok);
+  EXPECT_TRUE(ok.error().is(errc::endpoint_in_use)) << ok.error().message();
+  EXPECT_NE(ok.error().message().find("another server is listening on " + cfg.endpoint_path), std::string::npos)
+      << ok.error().message();
+  second.stop();
+
+  struct stat after {};
+  ASSERT_EQ(::lstat(cfg.endpoint_path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_dev, before.st_dev);
+  EXPECT_EQ(after.st_mode, before.st_mode);
+  expect_served(cfg);
+}
+
+TEST(EndpointSecurity, StaleSocketIsTakenOver) {
+  for (const bool listened : {false, true}) {
+    SCOPED_TRACE(listened ? "listened, then closed" : "bound, then closed");
+    test::temp_dir dir;
+    auto cfg = config_at(dir.file("procmond.sock"));
+    leave_stale_socket(cfg.endpoint_path, listened);
+    interprocess_server server(cfg);
+    server.set_handler(echo);
+    auto ok = server.start();
+    ASSERT_TRUE(ok) << ok.error().message();
+    EXPECT_EQ(mode_of(cfg.endpoint_path), 0600U);
+    expect_served(cfg);
+  }
+}
+
+TEST(EndpointSecurity, RegularFileAtTheEndpointIsRefusedAndLeftUntouched) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  const std::string precious = "not a socket - important data\n";
+  {
+    std::ofstream out(cfg.endpoint_path);
+    out << precious;
+  }
+  ASSERT_EQ(::chmod(cfg.endpoint_path.c_str(), 0640), 0);
+  interprocess_server server(cfg);
+  auto ok = server.start();
+  ASSERT_FALSE(ok);
+  EXPECT_TRUE(ok.error().is(errc::unsafe_endpoint)) << ok.error().message();
+  EXPECT_NE(ok.error().message().find("not a socket"), std::string::npos) << ok.error().message();
+  server.stop();
+  EXPECT_EQ(contents_of(cfg.endpoint_path), precious);
+  EXPECT_EQ(mode_of(cfg.endpoint_path), 0640U);
+}
+
+TEST(EndpointSecurity, PathLongerThanTheSocketAddressLimitIsInvalidConfigNamingTheLimit) {
+  test::temp_dir dir;
+  const auto base = dir.path().string() + "/";
+  ASSERT_LT(base.size(), 100U);
+  const auto too_long = base + std::string(108 - base.size(), 'x');
+  ASSERT_EQ(too_long.size(), 108U);
+  interprocess_server server(config_at(too_long));
+  auto ok = server.start();
+  ASSERT_FALSE(ok);
+  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
+  EXPECT_NE(ok.error().message().find("107"), std::string::npos) << ok.error().message();
+  EXPECT_FALSE(std::filesystem::exists(too_long));
+}
+
+TEST(EndpointSecurity, PathOfExactly107CharactersIsAccepted) {
+  test::temp_dir dir;
+  const auto base = dir.path().string() + "/";
+  const auto longest = base + std::string(107 - base.size(), 'y');
+  ASSERT_EQ(longest.size(), 107U);
+  auto cfg = config_at(longest);
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  auto ok = server.start();
+  ASSERT_TRUE(ok) << ok.error().message();
+  expect_served(cfg);
+}
+
+TEST(EndpointSecurity, EmptyPathIsInvalidConfig) {
+  interprocess_server server(config_at(""));
+  auto ok = server.start();
+  ASSERT_FALSE(ok);
+  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
+  EXPECT_TRUE(validate_endpoint_path("").error().is(errc::invalid_config));
+}
+
+TEST(EndpointSecurity, PathWithAnEmbeddedNulIsInvalidConfig) {
+  test::temp_dir dir;
+  const auto path = dir.file("proc") + std::string(1, '\0') + "mond.sock";
+  interprocess_server server(config_at(path));
+  auto ok = server.start();
+  ASSERT_FALSE(ok);
+  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
+  EXPECT_NE(ok.error().message().find("NUL"), std::string::npos) << ok.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dir.file("proc")));
+}
+
+TEST(EndpointSecurity, SocketFileIsRemovedByStop) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  ASSERT_TRUE(server.start());
+  expect_served(cfg);
+  ASSERT_TRUE(is_socket(cfg.endpoint_path));
+  server.stop();
+  EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
+}
+
+TEST(EndpointSecurity, SocketFileIsRemovedByGracefulShutdown) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  ASSERT_TRUE(server.start());
+  expect_served(cfg);
+  ASSERT_TRUE(is_socket(cfg.endpoint_path));
+  server.graceful_shutdown(2s);
+  EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
+}
+
+TEST(EndpointSecurity, PeerNotInAllowedUidsIsClosedWithoutAnAnswer) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  cfg.allowed_uids = {::geteuid() + 1};
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  ASSERT_TRUE(server.start());
+  auto r = round_trip(cfg);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::peer_closed)) << r.error().message();
+
+  asio::io_context io;
+  interprocess_client client(io.get_executor(), cfg);
+  auto answer = asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<result<DetectionResult>> {
+        co_return co_await client.async_send_task(tasks::new_test_task("async-probe", wire::ENUMERATE_PROCESSES), 10s);
+      },
+      asio::use_future);
+  io.run_for(15s);
+  ASSERT_EQ(answer.wait_for(0s), std::future_status::ready);
+  auto r2 = answer.get();
+  ASSERT_FALSE(r2);
+  EXPECT_TRUE(r2.error().is(errc::peer_closed)) << r2.error().message();
+
+  EXPECT_EQ(server.stats().connections_rejected_uid, 2U);
+  EXPECT_EQ(server.stats().tasks_received, 0U);
+}
+
+TEST(EndpointSecurity, PeerInAllowedUidsIsServed) {
+  test::temp_dir dir;
+  auto cfg = config_at(dir.file("procmond.sock"));
+  cfg.allowed_uids = {::geteuid() + 1, ::geteuid()};
+  interprocess_server server(cfg);
+  server.set_handler(echo);
+  ASSERT_TRUE(server.start());
+  expect_served(cfg);
+  EXPECT_EQ(server.stats().connections_rejected_uid, 0U);
+}
+
+TEST(LocalStream, PeerReportsTheConnectingProcessPidAndUid) {
+  test::temp_dir dir;
+  const auto path = dir.file("listener.sock");
+  asio::io_context io;
+  auto listener = local_listener::open(io.get_executor(), {.path = path, .allowed_uids = {}});
+  ASSERT_TRUE(listener) << listener.error().message();
+
+  auto accepted = asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<peer_credentials> {
+        auto [ec, stream] = co_await listener->async_accept();
+        if (ec || !stream) co_return peer_credentials{};
+        co_return stream->peer();
+      },
+      asio::use_future);
+
+  // connect() completes through the listen backlog before the accept runs.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)  // NOLINT
+      << std::strerror(errno);
+
+  io.run_for(10s);
+  ASSERT_EQ(accepted.wait_for(0s), std::future_status::ready) << "the accept did not complete";
+  const auto creds = accepted.get();
+  ::close(fd);
+  ASSERT_TRUE(creds.pid.has_value());
+  ASSERT_TRUE(creds.uid.has_value());
+  EXPECT_EQ(*creds.pid, static_cast<std::int64_t>(::getpid()));
+  EXPECT_EQ(*creds.uid, static_cast<std::uint32_t>(::geteuid()));
+  ASSERT_TRUE(creds.gid.has_value());
+  EXPECT_EQ(*creds.gid, static_cast<std::uint32_t>(::getegid()));
+}
+
+}  // namespace
+}  // namespace daemoneye::ipc
