@@ -57,6 +57,21 @@ void BM_Decode_SmallTask(benchmark::State& state) { decode(state, small_task());
 void BM_AppendFrame_Result500Records(benchmark::State& state) { encode(state, large_result()); }
 void BM_Decode_Result500Records(benchmark::State& state) { decode(state, large_result()); }
 
+// As a client that does not reuse its message: every parse allocates every
+// record and string anew (interprocess_client, blocking_client::send_task).
+void BM_Decode_Result500RecordsFreshMessage(benchmark::State& state) {
+  const auto message = large_result();
+  ipc::byte_buffer frame;
+  if (!ipc::append_frame(options, message, frame)) throw std::runtime_error("append_frame failed");
+  for (auto _ : state) {
+    ipc::DetectionResult back;
+    auto payload = ipc::decode_frame(options, frame.span());
+    if (!payload || !ipc::decode_into(*payload, back)) throw std::runtime_error("decode failed");
+    benchmark::DoNotOptimize(back);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frame.size()));
+}
+
 // What the server does per records answer before encoding: the handler
 // returns a DetectionResult by value, so a prebuilt answer is copied.
 void BM_Copy_Result500Records(benchmark::State& state) {
@@ -71,6 +86,7 @@ BENCHMARK(BM_AppendFrame_SmallTask);
 BENCHMARK(BM_Decode_SmallTask);
 BENCHMARK(BM_AppendFrame_Result500Records);
 BENCHMARK(BM_Decode_Result500Records);
+BENCHMARK(BM_Decode_Result500RecordsFreshMessage);
 BENCHMARK(BM_Copy_Result500Records);
 
 }  // namespace

@@ -53,6 +53,7 @@ floor) of the same byte sizes; the server runs in a forked child process.
   --server-config K=V  a server setting, key as in the config file (e.g. write_timeout_ms=30000); repeatable
   --no-large-frame-workaround
                        run the ~1 MiB server with the default write_timeout_ms (see the note it prints)
+  --filter TEXT        run only the rows whose name contains TEXT (e.g. for a profiler)
   --json               JSON instead of a table
   --quick              1 round of 20 iterations per row (a smoke run for CI)
   --help
@@ -67,6 +68,7 @@ struct options {
   std::string server_log = "/dev/null";
   std::vector<std::pair<std::string, std::string>> server_settings;
   bool large_frame_workaround = true;
+  std::string filter;
   bool json = false;
 };
 
@@ -123,6 +125,8 @@ options parse_options(int argc, char** argv) {
       o.server_settings.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
     } else if (arg == "--no-large-frame-workaround") {
       o.large_frame_workaround = false;
+    } else if (arg == "--filter") {
+      o.filter = std::string(value());
     } else if (arg == "--json") {
       o.json = true;
     } else if (arg == "--quick") {
@@ -287,6 +291,9 @@ int run(const options& opt) {
   add(rt("blocking_client: small -> 500 records", records_req, records_resp, ratio_kind::latency, floor_records,
          {tk::ratio_at_most, 10}),
       [&] { return blocking_round_trips(cfg, records, ipc_lim); });
+  add(rt("blocking_client send_task: small -> 500 rec.", records_req, records_resp, ratio_kind::latency, floor_records,
+         {tk::ratio_at_most, 10}),
+      [&] { return blocking_send_tasks(cfg, records, ipc_lim); });
   add(rt("interprocess_client: small -> 500 records", records_req, records_resp, ratio_kind::latency, floor_records,
          {tk::ratio_at_most, 10}),
       [&] { return coroutine_round_trips(cfg, records, ipc_lim); });
@@ -318,7 +325,9 @@ int run(const options& opt) {
   add(rt("blocking_client: cold connect + first answer", small_req, small_resp, ratio_kind::latency, floor_cold, {}),
       [&] { return cold_connects(cfg, small, ipc_lim); });
 
-  if (echo_server_has_collector()) {
+  const bool enumerate_selected =
+      opt.filter.empty() || std::string_view("ENUMERATE_PROCESSES").find(opt.filter) != std::string_view::npos;
+  if (echo_server_has_collector() && enumerate_selected) {
     // The answer's size depends on this host's process table; one probe tells it.
     const auto enumerate = wl::task_for(wl::kind::enumerate, "bench-000001");
     ipc::blocking_client probe(cfg);
@@ -342,13 +351,16 @@ int run(const options& opt) {
       if (round % 2 == 1) std::reverse(order.begin(), order.end());
       for (const auto i : order) {
         auto& row = rows[i].result;
+        if (!opt.filter.empty() && row.name.find(opt.filter) == std::string::npos) continue;
         row.rounds.push_back(summarize(rows[i].run(), row.request_bytes + row.response_bytes));
       }
     }
     for (auto& planned : rows) {
       auto& row = planned.result;
+      const auto& base_rounds = rows[row.baseline].result.rounds;
+      if (row.ratio == ratio_kind::none || row.rounds.size() != round + 1 || base_rounds.size() != round + 1) continue;
       const auto& ours = row.rounds.back();
-      const auto& base = rows[row.baseline].result.rounds.back();
+      const auto& base = base_rounds.back();
       if (ours.ops == 0 || base.ops == 0) continue;  // nothing to compare in this round
       if (row.ratio == ratio_kind::latency && base.p50_us > 0) row.ratios.push_back(ours.p50_us / base.p50_us);
       if (row.ratio == ratio_kind::throughput && base.msgs_per_s > 0) {
@@ -386,7 +398,9 @@ int run(const options& opt) {
 
   std::vector<row_result> results;
   results.reserve(rows.size());
-  for (auto& r : rows) results.push_back(std::move(r.result));
+  for (auto& r : rows) {
+    if (!r.result.rounds.empty()) results.push_back(std::move(r.result));
+  }
   if (opt.json) {
     print_json(std::cout, desc, results, memory);
   } else {

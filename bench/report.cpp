@@ -94,22 +94,26 @@ void print_table(std::ostream& out, const run_description& run, const std::vecto
              "daemoneye-bench: {} round(s) x {} per row, medians across rounds; handler {}; {} CPU(s) shared by "
              "client and server; server threads {}; pipelined client threads {}; {}\n",
              run.rounds, run.per_row, run.handler, run.cpus, run.server_threads, run.client_threads, run.kernel);
-  fmt::print(out, "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>8}  {:<14} {}\n", "row", "req B", "resp B", "p50 us",
-             "p99 us", "msgs/s", "MB/s", "vs floor", "target", "errors");
+  fmt::print(out, "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>8}  {:<14} {:>8} {:>8} {:>7} {}\n", "row", "req B",
+             "resp B", "p50 us", "p99 us", "msgs/s", "MB/s", "vs floor", "target", "srv CPU", "cli CPU", "srv cs",
+             "errors");
   for (const auto& row : rows) {
     const auto errors = row.total_errors();
     const auto t = target_text(row.target);
-    fmt::print(out, "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>8}  {:<14} {:>8} {:>8} {}\n", row.name,
+    fmt::print(out, "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>8}  {:<14} {:>8} {:>8} {:>7} {}\n", row.name,
                row.request_bytes, row.response_bytes, cell(row.median_of(&round_summary::p50_us), 1),
                cell(row.median_of(&round_summary::p99_us), 1), cell(row.median_of(&round_summary::msgs_per_s), 0),
                cell(row.median_of(&round_summary::mb_per_s), 1), ratio_text(row),
                t.empty() ? "" : fmt::format("{} {}", t, verdict(row.meets_target())),
-               errors > 0 ? std::to_string(errors) : "");
+               cell(row.median_of(&round_summary::server_cpu_us), 1),
+               cell(row.median_of(&round_summary::client_cpu_us), 1),
+               cell(row.median_of(&round_summary::server_switches), 1), errors > 0 ? std::to_string(errors) : "");
   }
   fmt::print(out,
              "vs floor: round trips, p50 / the floor's p50 of the same sizes; throughput rows, msgs/s / the floor's "
              "sequential small msgs/s. Floor = raw Unix-socket ping-pong, no codec. srv/cli CPU: CPU microseconds "
-             "per message, every thread of the server / client process (noise-resistant).\n");
+             "per message, every thread of the server / client process; srv cs: the server's context switches per "
+             "message (both noise-resistant).\n");
   for (const auto& note : run.notes) fmt::print(out, "note: {}\n", note);
   if (!memory.empty()) {
     fmt::print(out, "\n{:<44} {:>10} {:>10} {:>8}  {}\n", "server memory", "VmRSS MiB", "anon MiB", "threads",
@@ -138,7 +142,8 @@ void print_json(std::ostream& out, const run_description& run, const std::vector
     fmt::print(out,
                "{}\n    {{\"name\": {}, \"request_bytes\": {}, \"response_bytes\": {}, \"p50_us\": {}, \"p99_us\": {}, "
                "\"msgs_per_s\": {}, \"mb_per_s\": {}, \"ratio_to_floor\": {}, \"ratio_kind\": {}, \"target\": {}, "
-               "\"meets_target\": {}, \"server_cpu_us\": {}, \"client_cpu_us\": {}, \"errors\": {}, \"rounds\": [",
+               "\"meets_target\": {}, \"server_cpu_us\": {}, \"client_cpu_us\": {}, "
+               "\"server_context_switches\": {}, \"errors\": {}, \"rounds\": [",
                i == 0 ? "" : ",", json_string(row.name), row.request_bytes, row.response_bytes,
                json_number(row.median_of(&round_summary::p50_us)), json_number(row.median_of(&round_summary::p99_us)),
                json_number(row.median_of(&round_summary::msgs_per_s)),
@@ -148,7 +153,8 @@ void print_json(std::ostream& out, const run_description& run, const std::vector
                                                                  : "none"),
                json_string(target_text(row.target)), ok ? (*ok ? "true" : "false") : "null",
                json_number(row.median_of(&round_summary::server_cpu_us)),
-               json_number(row.median_of(&round_summary::client_cpu_us)), row.total_errors());
+               json_number(row.median_of(&round_summary::client_cpu_us)),
+               json_number(row.median_of(&round_summary::server_switches)), row.total_errors());
     for (std::size_t r = 0; r < row.rounds.size(); ++r) {
       const auto& s = row.rounds[r];
       fmt::print(out, "{}{{\"p50_us\": {}, \"p99_us\": {}, \"msgs_per_s\": {}, \"ops\": {}, \"ratio\": {}}}",

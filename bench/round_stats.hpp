@@ -22,8 +22,9 @@ struct round_sample {
   std::vector<std::chrono::nanoseconds> latencies;  ///< one per successful operation
   std::chrono::nanoseconds elapsed{0};              ///< wall time of the timed part
   std::uint64_t errors = 0;
-  std::uint64_t server_cpu_ns = 0;  ///< CPU time the server process used in the timed part, all threads
-  std::uint64_t client_cpu_ns = 0;  ///< the same for this process
+  std::uint64_t server_cpu_ns = 0;    ///< CPU time the server process used in the timed part, all threads
+  std::uint64_t client_cpu_ns = 0;    ///< the same for this process
+  std::uint64_t server_switches = 0;  ///< context switches of the server's threads in the timed part
 
   /// Appends the latencies and errors of `other` (another worker of the same row).
   void merge(const round_sample& other) {
@@ -37,9 +38,10 @@ struct round_summary {
   double p50_us = 0;
   double p99_us = 0;
   double msgs_per_s = 0;
-  double mb_per_s = 0;       ///< request + response bytes, 10^6 bytes per MB
-  double server_cpu_us = 0;  ///< server CPU time per operation
-  double client_cpu_us = 0;  ///< client CPU time per operation
+  double mb_per_s = 0;         ///< request + response bytes, 10^6 bytes per MB
+  double server_cpu_us = 0;    ///< server CPU time per operation
+  double client_cpu_us = 0;    ///< client CPU time per operation
+  double server_switches = 0;  ///< server context switches (thread hand-offs, waits) per operation
   std::uint64_t ops = 0;
   std::uint64_t errors = 0;
 };
@@ -66,6 +68,7 @@ inline round_summary summarize(const round_sample& s, std::size_t bytes_per_op) 
   if (r.ops > 0) {
     r.server_cpu_us = static_cast<double>(s.server_cpu_ns) / 1e3 / static_cast<double>(r.ops);
     r.client_cpu_us = static_cast<double>(s.client_cpu_ns) / 1e3 / static_cast<double>(r.ops);
+    r.server_switches = static_cast<double>(s.server_switches) / static_cast<double>(r.ops);
   }
   const double seconds = std::chrono::duration<double>(s.elapsed).count();
   if (seconds > 0) {
@@ -88,8 +91,8 @@ struct run_limits {
   }
 };
 
-/// CPU time (ns, every thread) of this process and of the server, read at
-/// the start and the end of a timed part.
+/// CPU time (ns, every thread) of this process and of the server, and the
+/// server's context switches, read at the start and the end of a timed part.
 class cpu_meter {
  public:
   explicit cpu_meter(pid_t server);
@@ -100,10 +103,13 @@ class cpu_meter {
   pid_t server_;
   std::uint64_t server_start_;
   std::uint64_t client_start_;
+  std::uint64_t switches_start_;
 };
 
 /// CPU time of every thread of `pid` so far, from /proc/<pid>/task/*/schedstat (0 if unreadable).
 std::uint64_t process_cpu_ns(pid_t pid);
+/// Context switches (voluntary and not) of every thread of `pid` so far.
+std::uint64_t process_context_switches(pid_t pid);
 /// CPU time of this process so far (every thread).
 std::uint64_t own_cpu_ns();
 

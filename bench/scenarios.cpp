@@ -170,6 +170,16 @@ round_sample blocking_round_trips(const ipc::ipc_config& config, const ipc::Dete
   return sequential(limits, [&] { return client.round_trip(task, out) && out.success(); });
 }
 
+round_sample blocking_send_tasks(const ipc::ipc_config& config, const ipc::DetectionTask& task,
+                                 const run_limits& limits) {
+  ipc::blocking_client client(config);
+  if (auto ok = client.connect(); !ok) throw std::runtime_error(ok.error().message());
+  return sequential(limits, [&] {
+    const auto r = client.send_task(task);
+    return r && r->success();
+  });
+}
+
 round_sample coroutine_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
                                    const run_limits& limits) {
   asio::io_context io(1);

@@ -32,6 +32,9 @@ round_sample floor_cold_connects(const std::string& path, std::span<const std::b
 /// blocking_client::round_trip on one connection, one task at a time.
 round_sample blocking_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
                                   const run_limits& limits);
+/// blocking_client::send_task (a fresh DetectionResult per answer) on one connection.
+round_sample blocking_send_tasks(const ipc::ipc_config& config, const ipc::DetectionTask& task,
+                                 const run_limits& limits);
 /// interprocess_client::async_send_task on one connection, one task at a time, one thread.
 round_sample coroutine_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
                                    const run_limits& limits);

@@ -8,7 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemoneye/ipc/logging.hpp"
-#include "daemoneye/ipc/server.hpp"
+#include "daemoneye/ipc/version.hpp"
 
 #include "cli/subcommands.hpp"
 

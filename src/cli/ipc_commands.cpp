@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -29,7 +30,26 @@ namespace wire = daemoneye::wire;
 
 struct test_options {
   std::uint32_t count = 20;
+  std::string scratch_dir;  ///< empty: default_scratch_dir()
 };
+
+/// Where the hash steps' file goes unless --scratch-dir says otherwise. Not
+/// /tmp first: the packaged procmond.service has PrivateTmp=yes, so the
+/// daemon would not see it; $XDG_RUNTIME_DIR and $HOME stay visible to it
+/// (ProtectHome=read-only).
+std::filesystem::path default_scratch_dir() {
+  for (const char* name : {"XDG_RUNTIME_DIR", "HOME"}) {
+    // Read once, before anything could call setenv; the CLI has one thread.
+    const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+    std::error_code ec;
+    if (value != nullptr && *value != '\0' && std::filesystem::is_directory(value, ec) && ::access(value, W_OK) == 0) {
+      return value;
+    }
+  }
+  std::error_code ec;
+  auto dir = std::filesystem::temp_directory_path(ec);
+  return ec ? std::filesystem::path("/tmp") : dir;
+}
 
 std::string errno_message() { return std::error_code(errno, std::system_category()).message(); }
 
@@ -49,15 +69,12 @@ std::string sha256_hex(std::string_view data) {
 /// Resource type. Mode 0644: the collector may run as another user.
 class scratch_file {
  public:
-  static ipc::result<scratch_file> create(std::string_view content) {
-    std::error_code ec;
-    auto dir = std::filesystem::temp_directory_path(ec);
-    if (ec) dir = "/tmp";
+  static ipc::result<scratch_file> create(const std::filesystem::path& dir, std::string_view content) {
     std::string name = (dir / "daemoneye-cli-ipc-test-XXXXXX").string();
     const int fd = ::mkstemp(name.data());
     if (fd < 0) {
-      return ipc::fail(ipc::errc::io, fmt::format("cannot create a scratch file in {}: {} - set TMPDIR to a "
-                                                  "writable directory",
+      return ipc::fail(ipc::errc::io, fmt::format("cannot create a scratch file in {}: {} - choose a writable "
+                                                  "directory with --scratch-dir",
                                                   dir.string(), errno_message()));
     }
     scratch_file file(name);
@@ -283,12 +300,19 @@ std::vector<step_report> run_steps(cli_context& ctx, ipc::blocking_client& clien
   return reports;
 }
 
-void print_text(cli_context& ctx, const std::string& endpoint, std::uint32_t runs,
-                const std::vector<step_report>& reports) {
+/// What the run was against, for the report's header.
+struct test_setup {
+  std::string endpoint;
+  std::uint32_t runs = 0;
+  std::string scratch_dir;
+};
+
+void print_text(cli_context& ctx, const test_setup& setup, const std::vector<step_report>& reports) {
   auto& out = ctx.out();
-  out << fmt::format("ipc test of {} ({} runs per step)\n", endpoint, runs);
+  out << fmt::format("ipc test of {} ({} runs per step, scratch files in {})\n", setup.endpoint, setup.runs,
+                     setup.scratch_dir);
   for (const auto& r : reports) {
-    out << fmt::format("{}  {:<24}{:>6}  p50 {:.3f} ms  p99 {:.3f} ms", r.passed() ? "PASS" : "FAIL", r.name,
+    out << fmt::format("{}  {:<24}{:>6}  p50 {:>7.3f} ms  p99 {:>7.3f} ms", r.passed() ? "PASS" : "FAIL", r.name,
                        fmt::format("{}/{}", r.runs - r.failures, r.runs), percentile_ms(r.latencies, 50),
                        percentile_ms(r.latencies, 99));
     if (!r.passed()) out << "  - " << one_line(r.first_failure);
@@ -296,8 +320,7 @@ void print_text(cli_context& ctx, const std::string& endpoint, std::uint32_t run
   }
 }
 
-void print_json(cli_context& ctx, const std::string& endpoint, std::uint32_t runs,
-                const std::vector<step_report>& reports, bool passed) {
+void print_json(cli_context& ctx, const test_setup& setup, const std::vector<step_report>& reports, bool passed) {
   std::string steps;
   for (const auto& r : reports) {
     if (!steps.empty()) steps += ',';
@@ -306,8 +329,8 @@ void print_json(cli_context& ctx, const std::string& endpoint, std::uint32_t run
         json_quote(r.name), r.passed(), r.runs, r.failures, percentile_ms(r.latencies, 50),
         percentile_ms(r.latencies, 99), r.first_failure.empty() ? "null" : json_quote(r.first_failure));
   }
-  ctx.out() << fmt::format(R"({{"endpoint":{},"runs_per_step":{},"passed":{},"steps":[{}]}})", json_quote(endpoint),
-                           runs, passed, steps)
+  ctx.out() << fmt::format(R"({{"endpoint":{},"runs_per_step":{},"scratch_dir":{},"passed":{},"steps":[{}]}})",
+                           json_quote(setup.endpoint), setup.runs, json_quote(setup.scratch_dir), passed, steps)
             << '\n';
 }
 
@@ -316,16 +339,17 @@ exit_code run_test(cli_context& ctx, const test_options& options) {
   if (!client) return ctx.report(client.error());
   const std::string content =
       fmt::format("daemoneye-cli ipc test scratch file of pid {}\nknown content for CHECK_PROCESS_HASH\n", ::getpid());
-  auto file = scratch_file::create(content);
+  const auto dir = options.scratch_dir.empty() ? default_scratch_dir() : std::filesystem::path(options.scratch_dir);
+  auto file = scratch_file::create(dir, content);
   if (!file) return ctx.report(exit_code::failed, file.error().message());
 
   const auto reports = run_steps(ctx, *client, options.count, *file, sha256_hex(content));
   const auto failed = std::count_if(reports.begin(), reports.end(), [](const auto& r) { return !r.passed(); });
-  const auto& endpoint = client->config().endpoint_path;
+  const test_setup setup{client->config().endpoint_path, options.count, dir.string()};
   if (ctx.json()) {
-    print_json(ctx, endpoint, options.count, reports, failed == 0);
+    print_json(ctx, setup, reports, failed == 0);
   } else {
-    print_text(ctx, endpoint, options.count, reports);
+    print_text(ctx, setup, reports);
   }
   if (failed == 0) return exit_code::ok;
   const auto first = std::find_if(reports.begin(), reports.end(), [](const auto& r) { return !r.passed(); });
@@ -348,6 +372,10 @@ CLI::App& add_ipc_commands(CLI::App& parent, cli_context& ctx) {
       ->type_name("N")
       ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{100000}))
       ->capture_default_str();
+  test->add_option("--scratch-dir", options->scratch_dir,
+                   "Directory for the hash steps' temporary file; procmond must be able to read it (under systemd it "
+                   "has a private /tmp). Default: $XDG_RUNTIME_DIR, else $HOME, else the temporary directory")
+      ->type_name("DIR");
   test->callback([&ctx, options] { ctx.set_action([&ctx, options] { return run_test(ctx, *options); }); });
   return *group;
 }

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <array>
 #include <map>
-#include <ranges>
 #include <set>
 
 #include <fmt/format.h>
@@ -120,7 +119,8 @@ std::string render_process_tree(const std::vector<ipc::ProcessRecord>& records) 
       out += fmt::format("{:{}}{} {}\n", "", depth * 2, pid, r->name().empty() ? std::string("-") : r->name());
       if (auto it = children.find(pid); it != children.end()) {
         // Pushed in reverse so the lowest pid is shown first.
-        for (const auto child : std::views::reverse(it->second)) stack.emplace_back(child, depth + 1);
+        std::for_each(it->second.rbegin(), it->second.rend(),
+                      [&, d = depth](std::uint32_t child) { stack.emplace_back(child, d + 1); });
       }
     }
   };

@@ -246,11 +246,15 @@ interprocess_client::interprocess_client(asio::any_io_executor executor, ipc_con
 
 interprocess_client::~interprocess_client() { close(); }
 
+// A plain function rather than a lambda coroutine: the frame owns `self`, so
+// the state lives until the work on the strand is done.
+asio::awaitable<result<void>> interprocess_client::connect_on_strand(std::shared_ptr<state> self) {
+  co_return co_await self->ensure_connected();
+}
+
 asio::awaitable<result<void>> interprocess_client::async_connect() {
   auto self = state_;
-  co_return co_await asio::co_spawn(
-      self->strand, [self]() -> asio::awaitable<result<void>> { co_return co_await self->ensure_connected(); },
-      asio::use_awaitable);
+  co_return co_await asio::co_spawn(self->strand, connect_on_strand(self), asio::use_awaitable);
 }
 
 asio::awaitable<result<DetectionResult>> interprocess_client::async_send_task(

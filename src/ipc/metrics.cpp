@@ -71,7 +71,9 @@ server_metrics::server_metrics(std::shared_ptr<prometheus::Registry> registry)
                     .Help("Tasks answered, by task type and outcome (success or an ErrorCode)")
                     .Register(r);
   for (std::size_t t = 0; t < task_types; ++t) {
-    const std::string type = t + 1 < task_types ? wire::TaskType_Name(static_cast<TaskType>(t)) : "UNKNOWN";
+    const std::string type = t + 2 < task_types   ? wire::TaskType_Name(static_cast<TaskType>(t))
+                             : t + 2 == task_types ? "BUILTIN"
+                                                   : "UNKNOWN";
     for (std::size_t o = 0; o < outcomes; ++o) tasks_[t][o] = &tasks.Add({{"type", type}, {"outcome", outcome_name(o)}});
   }
 }
@@ -99,9 +101,9 @@ void server_metrics::frame_rejected(std::string_view reason) {
 }
 
 void server_metrics::task_answered(int task_type, std::string_view outcome, std::chrono::nanoseconds latency) {
-  const auto t = task_type >= 0 && static_cast<std::size_t>(task_type) + 1 < task_types
-                     ? static_cast<std::size_t>(task_type)
-                     : task_types - 1;
+  const std::size_t t = task_type == server_observer::builtin_task_type               ? task_types - 2
+                        : task_type >= 0 && static_cast<std::size_t>(task_type) + 2 < task_types ? static_cast<std::size_t>(task_type)
+                                                                                                  : task_types - 1;
   tasks_[t][outcome_index(outcome)]->Increment();
   latency_->Observe(std::chrono::duration<double>(latency).count());
 }

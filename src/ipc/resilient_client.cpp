@@ -158,7 +158,7 @@ struct attempt_outcome {
 struct resilient_client::impl {
   impl(ipc_config cfg, resilient_client_options opts, clock_source& clk)
       : config(std::move(cfg)),
-        options(std::move(opts)),
+        options(opts),
         clock(&clk),
         codec(config.codec_opts()),
         backoff(options.backoff_seed
@@ -355,6 +355,7 @@ attempt_outcome resilient_client::impl::attempt(endpoint_state& e, const Detecti
     }
   }
   bool needs_caps = false;
+  bool proven_alive = false;  // the connection has just carried a round trip
   if (options.require_capabilities && !builtin) {
     const std::lock_guard lock(mutex);
     needs_caps = !capabilities_fresh(e, clock->now());
@@ -366,6 +367,7 @@ attempt_outcome resilient_client::impl::attempt(endpoint_state& e, const Detecti
       out.answer = fail(std::move(caps).error());
       return out;
     }
+    proven_alive = true;
     if (!supports(*caps, task.task_type())) {
       give_back(e, std::move(l));
       out.incapable = true;
@@ -373,7 +375,7 @@ attempt_outcome resilient_client::impl::attempt(endpoint_state& e, const Detecti
       return out;
     }
   }
-  if (!idempotent && l.reused) {
+  if (!idempotent && l.reused && !proven_alive) {
     // A task that must not run twice never goes out on a connection the
     // server may have closed meanwhile: a health check proves it alive first
     // (and resets the server's idle timer).
@@ -461,9 +463,9 @@ result<resilient_client> resilient_client::create(ipc_config config, std::vector
   breaker_options.half_open_max_probes = options.half_open_max_probes;
   breaker_options.success_threshold = options.breaker_success_threshold;
 
-  auto p = std::make_unique<impl>(config, std::move(options), clock);
+  auto p = std::make_unique<impl>(std::move(config), options, clock);
   for (auto& ep : endpoints) {
-    ipc_config c = config;
+    ipc_config c = p->config;
     c.endpoint_path = ep.endpoint_path;
     if (auto ok = validate(c); !ok) return invalid(fmt::format("endpoint {}: {}", ep.id, ok.error().message()));
     p->endpoints.push_back(std::make_unique<endpoint_state>(std::move(ep), std::move(c), breaker_options, clock));
@@ -474,7 +476,7 @@ result<resilient_client> resilient_client::create(ipc_config config, std::vector
 result<resilient_client> resilient_client::create(ipc_config config, resilient_client_options options,
                                                   clock_source& clock) {
   std::vector<endpoint_spec> one{{"default", config.endpoint_path, 0, 1}};
-  return create(std::move(config), std::move(one), std::move(options), clock);
+  return create(std::move(config), std::move(one), options, clock);
 }
 
 result<DetectionResult> resilient_client::send_task(const DetectionTask& task, const call_options& call) {

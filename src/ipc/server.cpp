@@ -26,8 +26,6 @@ namespace daemoneye::ipc {
 using detail::server_connection;
 using detail::use_nothrow_awaitable;
 
-std::string_view library_version() noexcept { return DAEMONEYE_IPC_VERSION; }
-
 struct interprocess_server::impl {
   explicit impl(ipc_config cfg)
       : threads(cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
@@ -52,6 +50,9 @@ struct interprocess_server::impl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> workers;
   std::optional<local_listener> listener;
+  // Accept-loop state (one coroutine, one thread): throttles the SERVER_BUSY log line.
+  std::chrono::steady_clock::time_point last_busy_log{};
+  std::uint64_t busy_since_log = 0;
 
   mutable std::mutex mutex;  // config, connections, state flags below
   std::condition_variable changed;
@@ -94,6 +95,15 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
     if (ctx->active.load() >= cfg->max_connections) {
       ctx->count.rejected_busy.fetch_add(1, std::memory_order_relaxed);
       if (ctx->observer) ctx->observer->connection_rejected("server_busy");
+      // A client can open connections far faster than anyone reads logs: one
+      // line per second at most, with the count of what it stands for.
+      const auto now = std::chrono::steady_clock::now();
+      ++busy_since_log;
+      if (now - last_busy_log >= std::chrono::seconds(1)) {
+        spdlog::warn("rejected {} connection(s): max_connections ({}) reached", busy_since_log, cfg->max_connections);
+        busy_since_log = 0;
+        last_busy_log = now;
+      }
       asio::co_spawn(target, reject_busy(std::move(*stream), cfg), [](const std::exception_ptr& ep) {
         if (ep) spdlog::error("answering SERVER_BUSY failed with an exception");
       });
@@ -115,7 +125,6 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
 
 asio::awaitable<void> interprocess_server::impl::reject_busy(local_stream stream,
                                                              std::shared_ptr<const ipc_config> cfg) {
-  spdlog::warn("rejected connection: max_connections ({}) reached", cfg->max_connections);
   auto result = results::failure(
       "", wire::SERVER_BUSY,
       fmt::format("server busy: max_connections ({}) reached; retry later", cfg->max_connections));
@@ -154,7 +163,18 @@ interprocess_server::interprocess_server(ipc_config config) : impl_(std::make_sh
   impl_->ctx->endpoint = impl_->config->endpoint_path;
 }
 
-interprocess_server::~interprocess_server() { stop(); }
+interprocess_server::~interprocess_server() {
+  stop();
+  // Handlers still queued after stop() (a coroutine handler that never
+  // finished, the late completion of a sync handler) hold their connection,
+  // and through it the server_context that owns the io_contexts: a cycle that
+  // would never be freed, io_contexts and descriptors included. Nothing runs
+  // on them any more; destroy them, with what they hold. The acceptor goes
+  // first: it belongs to one of them.
+  impl_->listener.reset();
+  auto ios = std::move(impl_->ctx->ios);
+  ios.clear();
+}
 
 void interprocess_server::set_handler(async_handler handler) {
   impl_->ctx->async_handler = std::move(handler);
@@ -275,9 +295,12 @@ void interprocess_server::stop() {
     io->restart();
     io->poll();
   }
-  // Sync handlers still running finish here; their completions are posted to
-  // an io_context that no longer runs and are destroyed with it.
+  // Sync handlers still running finish here; what they post back runs now.
   if (s.ctx->blocking_pool) s.ctx->blocking_pool->join();
+  for (auto& io : s.ctx->ios) {
+    io->restart();
+    io->poll();
+  }
   {
     const std::lock_guard lock(s.mutex);
     s.connections.clear();

@@ -104,6 +104,9 @@ asio::awaitable<void> server_connection::read_loop() {
       on_frame(**frame);
     }
     if (closed_ || reading_stopped_) break;
+    // Memory grown for a large frame goes back before the next read. Only
+    // here: while a read is pending, the kernel writes into that buffer.
+    if (decoder_.buffered() == 0) decoder_.release_memory();
     auto room = decoder_.prepare();
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
     if (closed_) break;
@@ -178,7 +181,7 @@ void server_connection::on_frame(std::span<const std::byte> payload) {
         result.set_metrics_text(ctx_->metrics_provider ? ctx_->metrics_provider() : std::string());
       }
       if (task.has_sequence()) result.set_sequence(task.sequence());
-      answer(result, task.task_type(), received);
+      answer(result, server_observer::builtin_task_type, received);
       return;
     }
   }
@@ -242,7 +245,9 @@ void server_connection::dispatch(DetectionTask task, clock::time_point received)
       } catch (...) {
         ep = std::current_exception();
       }
-      done(ep, std::move(result));
+      // Moved, not copied: the io thread must hold the last reference to the
+      // exception, or this thread destroys it while that one reads it.
+      done(std::move(ep), std::move(result));
     });
   }
 }
@@ -419,7 +424,6 @@ asio::awaitable<void> server_connection::watchdog() {
       }
       next = std::min(next, last_activity_ + read_timeout);
     }
-    if (decoder_.buffered() == 0) decoder_.release_memory();
     watchdog_expiry_ = next;
     watchdog_timer_.expires_at(next);
     co_await watchdog_timer_.async_wait(use_nothrow_awaitable);

@@ -79,6 +79,10 @@ int daemon::run() {
   spdlog::info("procmond {} starting: collector {}, codec {}, crc32 {}, max_connections {}", ipc::library_version(),
                service.collector_name(), to_string(settings_.ipc.codec), to_string(settings_.ipc.crc_variant),
                settings_.ipc.max_connections);
+  // Signals are caught from before the socket exists: whoever sees "listening
+  // on" may send SIGTERM at once and must get a graceful shutdown.
+  asio::io_context signals_io(1);
+  asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
   if (auto ok = server.start(); !ok) {
     spdlog::error("cannot start: {}", ok.error().message());
     return 1;
@@ -89,7 +93,10 @@ int daemon::run() {
     try {
       exposer = std::make_unique<prometheus::Exposer>(settings_.metrics_listen, 1);
       exposer->RegisterCollectable(registry);
-      spdlog::info("metrics on http://{}/metrics", settings_.metrics_listen);
+      // Port 0 asks the system for a free port; log the one actually bound.
+      const auto ports = exposer->GetListeningPorts();
+      const auto host = settings_.metrics_listen.substr(0, settings_.metrics_listen.rfind(':'));
+      spdlog::info("metrics on http://{}:{}/metrics", host, ports.empty() ? 0 : ports.front());
     } catch (const std::exception& e) {
       spdlog::error("cannot serve metrics on {}: {}", settings_.metrics_listen, e.what());
       server.stop();
@@ -99,8 +106,6 @@ int daemon::run() {
 
   running state(service, server);
   running_ = &state;
-  asio::io_context signals_io(1);
-  asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
   std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemoneye/ipc/logging.hpp"
-#include "daemoneye/ipc/server.hpp"
+#include "daemoneye/ipc/version.hpp"
 
 #include "procmond/daemon.hpp"
 

@@ -66,6 +66,7 @@ TEST(ManualClock, IsSafeToUseFromSeveralThreads) {
   manual_clock clock;
   const auto t0 = clock.now();
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&clock] {
       for (int i = 0; i < 1000; ++i) clock.advance(milliseconds(1));
@@ -252,6 +253,7 @@ TEST(CircuitBreaker, ConcurrentCallersKeepItConsistent) {
   circuit_breaker b("a", opts(5, milliseconds(10), 2, 2), clock);
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {

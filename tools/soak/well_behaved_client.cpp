@@ -68,7 +68,9 @@ std::string well_behaved_client::check_answer(const ipc::DetectionTask& task, co
       return fmt::format("health reports {} active connections above max_connections {}", h.active_connections(),
                          h.max_connections());
     }
-    if (h.codec() != "framed") return fmt::format("server codec is {}; the soak speaks framed only", h.codec());
+    if (h.codec() != "framed" || h.crc32_variant() != "castagnoli") {
+      return fmt::format("server speaks {}/{}; the soak speaks framed/castagnoli only", h.codec(), h.crc32_variant());
+    }
     return {};
   }
   const auto server = static_cast<std::uint32_t>(opts_.server_pid);

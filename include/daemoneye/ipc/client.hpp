@@ -63,6 +63,7 @@ class interprocess_client {
 
  private:
   struct state;
+  static asio::awaitable<result<void>> connect_on_strand(std::shared_ptr<state> self);
   std::shared_ptr<state> state_;
 };
 

@@ -21,6 +21,9 @@
 
 namespace daemoneye::ipc {
 
+/// The generated schema: enumerators such as ipc::wire::ENUMERATE_PROCESSES.
+namespace wire = ::daemoneye::wire;
+
 using wire::CollectionCapabilities;
 using wire::DetectionResult;
 using wire::DetectionTask;

@@ -48,7 +48,7 @@ class server_metrics final : public server_observer {
   [[nodiscard]] const std::shared_ptr<prometheus::Registry>& registry() const noexcept { return registry_; }
 
  private:
-  static constexpr std::size_t task_types = 8;  // the seven TaskTypes and "unknown"
+  static constexpr std::size_t task_types = 9;  // the seven TaskTypes, "BUILTIN" and "UNKNOWN"
   static constexpr std::size_t outcomes = 14;   // "success" and ErrorCode 0..12
 
   std::shared_ptr<prometheus::Registry> registry_;

@@ -161,9 +161,10 @@ struct endpoint_stats {
 /// all, failing over to the next endpoint at once and waiting a jittered
 /// backoff once every candidate has failed; other errors end the call at once.
 /// A task that may have reached a handler is sent again only if idempotent.
-/// TODO(portability): the deadline is checked between attempts and cuts the
-/// backoff waits; a single attempt's I/O is bounded by the socket timeouts of
-/// ipc_config (accept/read/write_timeout_ms), as blocking_client has no per-call timeout.
+/// Limitation: the deadline is checked between attempts and cuts the backoff
+/// waits; a single attempt's I/O is bounded by the socket timeouts of
+/// ipc_config (accept/read/write_timeout_ms), as blocking_client has no
+/// per-call timeout, so a call may overrun its deadline by up to those.
 class resilient_client {
  public:
   /// Checks the configuration (validate(), one endpoint at least, unique

@@ -23,6 +23,7 @@
 #include "daemoneye/ipc/config.hpp"
 #include "daemoneye/ipc/error.hpp"
 #include "daemoneye/ipc/messages.hpp"
+#include "daemoneye/ipc/version.hpp"
 
 namespace daemoneye::ipc {
 
@@ -55,8 +56,12 @@ class server_observer {
   virtual void connection_rejected(std::string_view /*reason*/) {}
   /// `reason`: an errc name such as "too_large", "crc_mismatch", "invalid_length", "decode"
   virtual void frame_rejected(std::string_view /*reason*/) {}
-  /// One per answered task: its type, outcome ("success", or an ErrorCode name) and latency.
+  /// One per answered task: its type (a TaskType, builtin_task_type for the
+  /// built-in answers, -1 when unknown), outcome ("success", or an ErrorCode
+  /// name) and latency.
   virtual void task_answered(int /*task_type*/, std::string_view /*outcome*/, std::chrono::nanoseconds /*latency*/) {}
+  /// The task_type reported for health_check, capability_negotiation and metrics answers.
+  static constexpr int builtin_task_type = -2;
   virtual void bytes_transferred(std::uint64_t /*in*/, std::uint64_t /*out*/) {}
 };
 
@@ -129,8 +134,5 @@ class interprocess_server {
   struct impl;
   std::shared_ptr<impl> impl_;
 };
-
-/// The library's version string.
-std::string_view library_version() noexcept;
 
 }  // namespace daemoneye::ipc
