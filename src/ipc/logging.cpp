@@ -2,6 +2,7 @@
 // field is escaped by a custom pattern flag.
 #include "daemoneye/ipc/logging.hpp"
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -34,6 +35,14 @@ class json_message_flag final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
+/// protobuf's own complaints (e.g. "invalid UTF-8" for a hostile payload) go
+/// through spdlog at debug level: the server already logs and counts the
+/// rejected frame, and a client must not be able to write to stderr at will.
+void protobuf_log(google::protobuf::LogLevel level, const char* /*file*/, int /*line*/, const std::string& message) {
+  spdlog::log(level >= google::protobuf::LOGLEVEL_FATAL ? spdlog::level::critical : spdlog::level::debug,
+              "protobuf: {}", message);
+}
+
 }  // namespace
 
 result<void> configure_logging(std::string_view format, std::string_view level) {
@@ -56,6 +65,7 @@ result<void> configure_logging(std::string_view format, std::string_view level) 
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+  google::protobuf::SetLogHandler(&protobuf_log);
   return {};
 }
 
