@@ -2,11 +2,6 @@
 // interprocess_server (one server for the whole run, a fresh connection per
 // input). The connection must end with answers and/or the end of the stream,
 // never a hang, and the server must keep answering a well-behaved client.
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <poll.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +9,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "daemoneye/ipc/blocking_client.hpp"
 #include "daemoneye/ipc/logging.hpp"

@@ -2,15 +2,14 @@
 // receive timeouts are socket options, so no poll() is needed per call.
 #ifndef _WIN32
 
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "daemoneye/ipc/blocking_client.hpp"
 #include "daemoneye/ipc/transport.hpp"
@@ -112,8 +111,8 @@ result<void> blocking_client::write_all(std::span<const std::byte> bytes) {
                                                                     "have restarted",
                                                                     config_.endpoint_path)}));
       }
-      return fail(fail_connection({errc::io, fmt::format("write to {}: {}", config_.endpoint_path,
-                                                         std::strerror(errno))}));
+      return fail(
+          fail_connection({errc::io, fmt::format("write to {}: {}", config_.endpoint_path, std::strerror(errno))}));
     }
     bytes = bytes.subspan(static_cast<std::size_t>(n));
   }
@@ -172,8 +171,8 @@ result<void> blocking_client::read_answer(const std::string& task_id, DetectionR
       return fail(fail_connection({errc::timeout, fmt::format("no answer to task {} from {} within {} ms", task_id,
                                                               config_.endpoint_path, config_.read_timeout_ms)}));
     }
-    return fail(fail_connection({errc::io, fmt::format("read from {}: {}", config_.endpoint_path,
-                                                       std::strerror(errno))}));
+    return fail(
+        fail_connection({errc::io, fmt::format("read from {}: {}", config_.endpoint_path, std::strerror(errno))}));
   }
 }
 
@@ -197,10 +196,9 @@ result<void> blocking_client::round_trip(const DetectionTask& task, DetectionRes
   if (auto ok = read_answer(task.task_id(), out); !ok) return ok;
   if (sequence && (!out.has_sequence() || out.sequence() != *sequence)) {
     ++sequence_errors_;
-    return fail(fail_connection({errc::sequence_error,
-                                 fmt::format("answer to task {} carries sequence {} instead of {}", task.task_id(),
-                                             out.has_sequence() ? std::to_string(out.sequence()) : "none",
-                                             *sequence)}));
+    return fail(fail_connection(
+        {errc::sequence_error, fmt::format("answer to task {} carries sequence {} instead of {}", task.task_id(),
+                                           out.has_sequence() ? std::to_string(out.sequence()) : "none", *sequence)}));
   }
   return {};
 }

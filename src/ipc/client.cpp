@@ -88,10 +88,11 @@ asio::awaitable<result<void>> interprocess_client::state::ensure_connected() {
   connected.store(true);
   count.connects.fetch_add(1, std::memory_order_relaxed);
   const auto gen = ++generation;
-  asio::co_spawn(strand, [self = shared_from_this(), gen] { return self->read_loop(gen); },
-                 [](const std::exception_ptr& ep) {
-                   if (ep) spdlog::error("client reader failed with an exception");
-                 });
+  asio::co_spawn(
+      strand, [self = shared_from_this(), gen] { return self->read_loop(gen); },
+      [](const std::exception_ptr& ep) {
+        if (ep) spdlog::error("client reader failed with an exception");
+      });
   co_return result<void>{};
 }
 
@@ -116,10 +117,10 @@ void interprocess_client::state::deliver(DetectionResult result) {
     count.sequence_errors.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("client: answer to task {} carries sequence {} instead of {}", result.task_id(),
                  result.has_sequence() ? std::to_string(result.sequence()) : "none", *w->sequence);
-    w->outcome.emplace(fail(errc::sequence_error,
-                            fmt::format("answer to task {} carries sequence {} instead of {}", result.task_id(),
-                                        result.has_sequence() ? std::to_string(result.sequence()) : "none",
-                                        *w->sequence)));
+    w->outcome.emplace(
+        fail(errc::sequence_error,
+             fmt::format("answer to task {} carries sequence {} instead of {}", result.task_id(),
+                         result.has_sequence() ? std::to_string(result.sequence()) : "none", *w->sequence)));
   } else {
     w->outcome.emplace(std::move(result));
   }
@@ -187,15 +188,15 @@ asio::awaitable<result<void>> interprocess_client::state::flush() {
   write_in_progress = true;
   while (!out.empty() && stream) {
     out.swap(writing);
-    auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(writing.data(), writing.size()),
-                                              use_nothrow_awaitable);
+    auto [ec, n] =
+        co_await asio::async_write(*stream, asio::buffer(writing.data(), writing.size()), use_nothrow_awaitable);
     writing.clear();
     if (ec) {
       write_in_progress = false;
       out.clear();
-      ipc_error err(ec == asio::error::broken_pipe || ec == asio::error::connection_reset ? errc::peer_closed
-                                                                                          : errc::io,
-                    fmt::format("write to {}: {}", config.endpoint_path, ec.message()));
+      ipc_error err(
+          ec == asio::error::broken_pipe || ec == asio::error::connection_reset ? errc::peer_closed : errc::io,
+          fmt::format("write to {}: {}", config.endpoint_path, ec.message()));
       fail_all(err);
       co_return fail(std::move(err));
     }

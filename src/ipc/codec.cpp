@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "daemoneye/ipc/frame_decoder.hpp"
+
 #include "detail/little_endian.hpp"
 
 namespace daemoneye::ipc {

@@ -597,8 +597,7 @@ result<void> validate(const ipc_config& config) {
   }};
   for (const auto& [key, rate] : rates) {
     if (!std::isfinite(rate) || rate < 0) {
-      return invalid(fmt::format("{} is {}; it must be a finite number, 0 or more (0 disables this limit)", key,
-                                 rate));
+      return invalid(fmt::format("{} is {}; it must be a finite number, 0 or more (0 disables this limit)", key, rate));
     }
   }
   if (config.flow_control.max_in_flight == 0) {

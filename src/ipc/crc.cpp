@@ -5,9 +5,7 @@
 
 namespace daemoneye::ipc {
 
-std::string_view to_string(crc32_variant v) noexcept {
-  return v == crc32_variant::ieee ? "ieee" : "castagnoli";
-}
+std::string_view to_string(crc32_variant v) noexcept { return v == crc32_variant::ieee ? "ieee" : "castagnoli"; }
 
 crc32_value crc32(crc32_variant variant, std::span<const std::byte> bytes) noexcept {
   // ISA-L's functions take a non-const pointer for historical reasons; they do not write.

@@ -15,7 +15,8 @@ class category_impl final : public std::error_category {
     switch (static_cast<errc>(value)) {
       case errc::timeout: return "operation timed out";
       case errc::too_large: return "frame is larger than max_frame_bytes";
-      case errc::crc_mismatch: return "frame checksum mismatch (corrupt data or codec/crc32_variant differs between peers)";
+      case errc::crc_mismatch:
+        return "frame checksum mismatch (corrupt data or codec/crc32_variant differs between peers)";
       case errc::io: return "I/O error";
       case errc::decode: return "message could not be decoded";
       case errc::encode: return "message could not be encoded";
@@ -48,16 +49,13 @@ class category_impl final : public std::error_category {
     switch (static_cast<errc>(value)) {
       case errc::timeout:
       case errc::connection_timeout:
-      case errc::handler_timeout:
-        return make_error_condition(condition::timeout);
+      case errc::handler_timeout: return make_error_condition(condition::timeout);
       case errc::too_large:
       case errc::crc_mismatch:
       case errc::invalid_length:
       case errc::decode:
-      case errc::sequence_error:
-        return make_error_condition(condition::protocol);
-      default:
-        return {value, *this};
+      case errc::sequence_error: return make_error_condition(condition::protocol);
+      default: return {value, *this};
     }
   }
 
@@ -66,19 +64,17 @@ class category_impl final : public std::error_category {
     const auto e = static_cast<errc>(value);
     switch (static_cast<condition>(cond.value())) {
       case condition::transient:
-        return e == errc::server_not_found || e == errc::connection_refused ||
-               e == errc::connection_timeout || e == errc::peer_closed || e == errc::server_busy ||
-               e == errc::rate_limited || e == errc::overloaded || e == errc::timeout ||
-               e == errc::shutting_down;
-      case condition::timeout:
-        return e == errc::timeout || e == errc::connection_timeout || e == errc::handler_timeout;
+        return e == errc::server_not_found || e == errc::connection_refused || e == errc::connection_timeout ||
+               e == errc::peer_closed || e == errc::server_busy || e == errc::rate_limited || e == errc::overloaded ||
+               e == errc::timeout || e == errc::shutting_down;
+      case condition::timeout: return e == errc::timeout || e == errc::connection_timeout || e == errc::handler_timeout;
       case condition::protocol:
-        return e == errc::too_large || e == errc::crc_mismatch || e == errc::invalid_length ||
-               e == errc::decode || e == errc::sequence_error;
+        return e == errc::too_large || e == errc::crc_mismatch || e == errc::invalid_length || e == errc::decode ||
+               e == errc::sequence_error;
       case condition::remote:
-        return e == errc::rate_limited || e == errc::server_busy || e == errc::overloaded ||
-               e == errc::invalid_task || e == errc::unsupported_task || e == errc::handler_failed ||
-               e == errc::handler_timeout || e == errc::shutting_down || e == errc::remote_error;
+        return e == errc::rate_limited || e == errc::server_busy || e == errc::overloaded || e == errc::invalid_task ||
+               e == errc::unsupported_task || e == errc::handler_failed || e == errc::handler_timeout ||
+               e == errc::shutting_down || e == errc::remote_error;
     }
     return false;
   }
@@ -179,8 +175,7 @@ ipc_error connection_refused_error(std::string_view endpoint) {
 
 ipc_error permission_denied_error(std::string_view endpoint) {
   return {errc::permission_denied,
-          fmt::format("permission denied at {} - check the socket's owner and mode (ls -l {})", endpoint,
-                      endpoint)};
+          fmt::format("permission denied at {} - check the socket's owner and mode (ls -l {})", endpoint, endpoint)};
 }
 
 ipc_error connection_timeout_error(std::string_view endpoint, std::uint64_t timeout_ms) {

@@ -2,21 +2,20 @@
 // Windows named pipes live in local_socket_win32.cpp behind the same interface.
 #ifndef _WIN32
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 
 #include <asio/steady_timer.hpp>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "daemoneye/ipc/detail/use_awaitable.hpp"
 #include "daemoneye/ipc/transport.hpp"
@@ -100,7 +99,8 @@ result<void> create_private_directory(const std::filesystem::path& dir) {
 result<void> check_directory(const std::filesystem::path& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    return fail(errc::unsafe_endpoint, fmt::format("cannot inspect directory {}: {}", dir.string(), std::strerror(errno)));
+    return fail(errc::unsafe_endpoint,
+                fmt::format("cannot inspect directory {}: {}", dir.string(), std::strerror(errno)));
   }
   if (!S_ISDIR(st.st_mode)) {
     return fail(errc::unsafe_endpoint, fmt::format("{} is not a directory", dir.string()));

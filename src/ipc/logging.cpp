@@ -2,12 +2,11 @@
 // field is escaped by a custom pattern flag.
 #include "daemoneye/ipc/logging.hpp"
 
+#include <fmt/format.h>
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <fmt/format.h>
 
 namespace daemoneye::ipc {
 namespace {

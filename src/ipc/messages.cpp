@@ -71,8 +71,8 @@ result<void> append_frame(const codec_options& opts, const google::protobuf::Mes
 result<void> decode_into(std::span<const std::byte> payload, google::protobuf::MessageLite& message) {
   if (payload.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
       !message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return fail(errc::decode, fmt::format("payload of {} bytes is not a valid {}", payload.size(),
-                                          message.GetTypeName()));
+    return fail(errc::decode,
+                fmt::format("payload of {} bytes is not a valid {}", payload.size(), message.GetTypeName()));
   }
   return {};
 }
@@ -125,11 +125,10 @@ std::optional<ipc_error> transport_error_of(const DetectionResult& result) {
     case wire::INVALID_LENGTH:
     case wire::DECODE_FAILED:
     case wire::HANDLER_TIMEOUT:
-      return ipc_error(to_errc(result.error_code()),
-                       fmt::format("server answered {}: {}", wire::ErrorCode_Name(result.error_code()),
-                                   result.error_message()));
-    default:
-      return std::nullopt;
+      return ipc_error(
+          to_errc(result.error_code()),
+          fmt::format("server answered {}: {}", wire::ErrorCode_Name(result.error_code()), result.error_message()));
+    default: return std::nullopt;
   }
 }
 

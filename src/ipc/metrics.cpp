@@ -1,13 +1,13 @@
 // server_metrics on prometheus-cpp: families, labels and the text exposition.
 #include "daemoneye/ipc/metrics.hpp"
 
+#include <sstream>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
-
-#include <sstream>
 
 namespace daemoneye::ipc {
 namespace {
@@ -71,10 +71,11 @@ server_metrics::server_metrics(std::shared_ptr<prometheus::Registry> registry)
                     .Help("Tasks answered, by task type and outcome (success or an ErrorCode)")
                     .Register(r);
   for (std::size_t t = 0; t < task_types; ++t) {
-    const std::string type = t + 2 < task_types   ? wire::TaskType_Name(static_cast<TaskType>(t))
+    const std::string type = t + 2 < task_types    ? wire::TaskType_Name(static_cast<TaskType>(t))
                              : t + 2 == task_types ? "BUILTIN"
                                                    : "UNKNOWN";
-    for (std::size_t o = 0; o < outcomes; ++o) tasks_[t][o] = &tasks.Add({{"type", type}, {"outcome", outcome_name(o)}});
+    for (std::size_t o = 0; o < outcomes; ++o)
+      tasks_[t][o] = &tasks.Add({{"type", type}, {"outcome", outcome_name(o)}});
   }
 }
 
@@ -101,9 +102,10 @@ void server_metrics::frame_rejected(std::string_view reason) {
 }
 
 void server_metrics::task_answered(int task_type, std::string_view outcome, std::chrono::nanoseconds latency) {
-  const std::size_t t = task_type == server_observer::builtin_task_type               ? task_types - 2
-                        : task_type >= 0 && static_cast<std::size_t>(task_type) + 2 < task_types ? static_cast<std::size_t>(task_type)
-                                                                                                  : task_types - 1;
+  const std::size_t t = task_type == server_observer::builtin_task_type ? task_types - 2
+                        : task_type >= 0 && static_cast<std::size_t>(task_type) + 2 < task_types
+                            ? static_cast<std::size_t>(task_type)
+                            : task_types - 1;
   tasks_[t][outcome_index(outcome)]->Increment();
   latency_->Observe(std::chrono::duration<double>(latency).count());
 }

@@ -9,8 +9,8 @@
 #include <unordered_set>
 
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/executor_work_guard.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
@@ -19,6 +19,7 @@
 
 #include "daemoneye/ipc/detail/use_awaitable.hpp"
 #include "daemoneye/ipc/transport.hpp"
+
 #include "server_connection.hpp"
 
 namespace daemoneye::ipc {
@@ -82,9 +83,8 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
     }
     auto cfg = current_config();
     const auto creds = stream->peer();
-    if (!cfg->allowed_uids.empty() &&
-        (!creds.uid || std::find(cfg->allowed_uids.begin(), cfg->allowed_uids.end(), *creds.uid) ==
-                           cfg->allowed_uids.end())) {
+    if (!cfg->allowed_uids.empty() && (!creds.uid || std::find(cfg->allowed_uids.begin(), cfg->allowed_uids.end(),
+                                                               *creds.uid) == cfg->allowed_uids.end())) {
       ctx->count.rejected_uid.fetch_add(1, std::memory_order_relaxed);
       if (ctx->observer) ctx->observer->connection_rejected("uid_not_allowed");
       spdlog::warn("rejected connection from uid {} (pid {}): not in allowed_uids",
@@ -125,9 +125,9 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
 
 asio::awaitable<void> interprocess_server::impl::reject_busy(local_stream stream,
                                                              std::shared_ptr<const ipc_config> cfg) {
-  auto result = results::failure(
-      "", wire::SERVER_BUSY,
-      fmt::format("server busy: max_connections ({}) reached; retry later", cfg->max_connections));
+  auto result =
+      results::failure("", wire::SERVER_BUSY,
+                       fmt::format("server busy: max_connections ({}) reached; retry later", cfg->max_connections));
   byte_buffer out;
   if (append_frame(cfg->codec_opts(), result, out)) {
     // A fresh socket's buffer takes one small frame at once; the timer only

@@ -65,9 +65,12 @@ server_connection::server_connection(std::shared_ptr<server_context> ctx, execut
 void server_connection::start() {
   spdlog::info("connection {} opened ({})", id_, peer_);
   auto self = shared_from_this();
-  asio::co_spawn(executor_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
-  asio::co_spawn(executor_, [self] { return self->write_loop(); }, log_exception{id_, "writer"});
-  asio::co_spawn(executor_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
+  asio::co_spawn(
+      executor_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
+  asio::co_spawn(
+      executor_, [self] { return self->write_loop(); }, log_exception{id_, "writer"});
+  asio::co_spawn(
+      executor_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
 }
 
 void server_connection::begin_shutdown() {
@@ -291,8 +294,7 @@ void server_connection::answer(DetectionResult& result, int task_type, clock::ti
   if (auto ok = append_frame(codec_, result, out_); !ok) {
     // The result cannot be framed (usually: larger than max_frame_bytes). The
     // client still gets a definite answer for its task.
-    spdlog::error("connection {}: cannot send the result of task {}: {}", id_, result.task_id(),
-                  ok.error().message());
+    spdlog::error("connection {}: cannot send the result of task {}: {}", id_, result.task_id(), ok.error().message());
     auto failure = results::failure(result.task_id(), wire::HANDLER_FAILED,
                                     fmt::format("the result could not be sent: {}", ok.error().message()));
     if (result.has_sequence()) failure.set_sequence(result.sequence());
@@ -351,8 +353,8 @@ asio::awaitable<void> server_connection::write_loop() {
     writing_now_ = true;
     write_started_ = clock::now();
     arm_watchdog_before(write_started_ + std::chrono::milliseconds(config_->write_timeout_ms));
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()),
-                                              use_nothrow_awaitable);
+    auto [ec, n] =
+        co_await asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()), use_nothrow_awaitable);
     writing_now_ = false;
     writing_.clear();
     if (closed_) break;

@@ -4,15 +4,17 @@
 // the one thread of its io_context, so its state needs no locks.
 #pragma once
 
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <asio/steady_timer.hpp>
+
 #include "daemoneye/ipc/frame_decoder.hpp"
 #include "daemoneye/ipc/token_bucket.hpp"
 #include "daemoneye/ipc/transport.hpp"
+
 #include "server_context.hpp"
 
 namespace daemoneye::ipc::detail {

@@ -3,8 +3,6 @@
 // shared_ptr so it outlives the last of them.
 #pragma once
 
-#include <asio/io_context.hpp>
-#include <asio/thread_pool.hpp>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -13,6 +11,9 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
 
 #include "daemoneye/ipc/server.hpp"
 #include "daemoneye/ipc/token_bucket.hpp"
@@ -40,9 +41,8 @@ struct server_context {
   std::atomic<std::uint32_t> pending{0};  // tasks handed to handlers, all connections
 
   struct counters {
-    std::atomic<std::uint64_t> accepted{0}, rejected_busy{0}, rejected_uid{0}, received{0}, answered{0},
-        failed{0}, frames_rejected{0}, handler_timeouts{0}, overloaded{0}, rate_limited{0}, bytes_in{0},
-        bytes_out{0};
+    std::atomic<std::uint64_t> accepted{0}, rejected_busy{0}, rejected_uid{0}, received{0}, answered{0}, failed{0},
+        frames_rejected{0}, handler_timeouts{0}, overloaded{0}, rate_limited{0}, bytes_in{0}, bytes_out{0};
   } count;
 
   /// The server-wide rate limit (requests_per_second, burst), when enabled.

@@ -1,19 +1,20 @@
 // End to end: the real procmond binary driven by the real daemoneye-cli
 // binary, on an endpoint in a fresh temporary directory. Readiness is the
 // "listening on" line procmond promises; nothing sleeps.
-#include <gtest/gtest.h>
-#include <google/protobuf/util/json_util.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include "daemoneye/ipc/blocking_client.hpp"
 #include "daemoneye/ipc/server.hpp"
+
 #include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 

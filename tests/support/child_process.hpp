@@ -195,7 +195,6 @@ inline std::string describe_status(int status) {
   return "status " + std::to_string(status);
 }
 
-
 /// What a program printed and how it ended.
 struct completed_run {
   std::optional<int> status;  ///< wait status; nullopt when it overran the deadline (then killed)

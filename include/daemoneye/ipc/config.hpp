@@ -90,8 +90,7 @@ result<void> validate(const ipc_config& config);
 /// Applies one `key = value` setting, with `key` as in the file (dotted for
 /// nested sections, e.g. "client.max_attempts"). `origin` names the source in
 /// error messages ("DAEMONEYE_IPC_MAX_CONNECTIONS", "--max-connections").
-result<void> apply_setting(ipc_config& config, std::string_view key, std::string_view value,
-                           std::string_view origin);
+result<void> apply_setting(ipc_config& config, std::string_view key, std::string_view value, std::string_view origin);
 
 /// Reads a YAML (.yaml/.yml) or TOML (.toml) file over `config`. Keys live
 /// under `ipc:` (YAML) or `[ipc]` (TOML); other top-level sections are left to

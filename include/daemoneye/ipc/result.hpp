@@ -39,11 +39,10 @@ class basic_result {
   using error_type = E;
 
   /// A default-constructed value (as std::expected); needed by Asio's co_spawn.
-  basic_result()
-    requires std::is_default_constructible_v<T>
-      : storage_(std::in_place_index<0>) {}
+  basic_result() requires std::is_default_constructible_v<T> : storage_(std::in_place_index<0>) {}
   template <typename U = T, typename = std::enable_if_t<std::is_constructible_v<T, U&&>>>
-  basic_result(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT(google-explicit-constructor)
+  basic_result(U&& value)
+      : storage_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT(google-explicit-constructor)
   template <typename G>
   basic_result(unexpected<G> error)  // NOLINT(google-explicit-constructor)
       : storage_(std::in_place_index<1>, std::move(error).error()) {}

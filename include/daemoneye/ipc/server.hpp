@@ -89,8 +89,8 @@ class interprocess_server {
   void set_handler(sync_handler handler);
   /// Any callable taking a task and returning DetectionResult or awaitable<DetectionResult>.
   template <typename F>
-    requires(!std::is_same_v<std::decay_t<F>, async_handler> && !std::is_same_v<std::decay_t<F>, sync_handler>)
-  void set_handler(F&& f) {
+  requires(!std::is_same_v<std::decay_t<F>, async_handler> &&
+           !std::is_same_v<std::decay_t<F>, sync_handler>) void set_handler(F&& f) {
     if constexpr (std::is_invocable_r_v<asio::awaitable<DetectionResult>, F&, DetectionTask>) {
       set_handler(async_handler(std::forward<F>(f)));
     } else {

@@ -94,8 +94,7 @@ class local_listener {
   /// Waits for the next connection, whose stream will run on `target` (an
   /// executor of any io_context). Errors are values: asio::error::operation_aborted
   /// after close(), EMFILE/ENFILE when the process is out of descriptors.
-  asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept(
-      asio::any_io_executor target);
+  asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept(asio::any_io_executor target);
   /// As above, the stream running on the listener's own executor.
   asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept();
 
