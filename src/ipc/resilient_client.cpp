@@ -64,6 +64,7 @@ void latency_histogram::record(std::chrono::nanoseconds latency) noexcept {
   std::size_t i = 0;
   while (i < upper_bounds.size() && latency > upper_bounds[i]) ++i;
   ++counts[i];
+  sum_seconds += std::chrono::duration<double>(latency).count();
 }
 
 std::uint64_t latency_histogram::total() const noexcept {

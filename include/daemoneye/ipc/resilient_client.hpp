@@ -107,6 +107,8 @@ struct latency_histogram {
       std::chrono::microseconds(1000),   std::chrono::microseconds(5000),   std::chrono::microseconds(25000),
       std::chrono::microseconds(100000), std::chrono::microseconds(500000), std::chrono::microseconds(2500000)};
   std::array<std::uint64_t, upper_bounds.size() + 1> counts{};
+  /// Sum of every recorded latency, in seconds.
+  double sum_seconds = 0;
 
   void record(std::chrono::nanoseconds latency) noexcept;
   [[nodiscard]] std::uint64_t total() const noexcept;
