@@ -41,14 +41,6 @@ std::vector<std::string> changed_settings(const ipc::ipc_config& before, const i
 
 }  // namespace
 
-/// What exists while the daemon runs.
-class daemon::running {
- public:
-  running(collector_service& s, ipc::interprocess_server& srv) : service(s), server(srv) {}
-  collector_service& service;
-  ipc::interprocess_server& server;
-};
-
 daemon::daemon(daemon_sources sources, daemon_settings settings)
     : sources_(std::move(sources)), settings_(std::move(settings)) {}
 
@@ -104,8 +96,7 @@ int daemon::run() {
     }
   }
 
-  running state(service, server);
-  running_ = &state;
+  server_ = &server;
   std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
@@ -120,7 +111,7 @@ int daemon::run() {
   };
   signals.async_wait(on_signal);
   signals_io.run();
-  running_ = nullptr;
+  server_ = nullptr;
   spdlog::info("procmond stopped");
   return 0;
 }
@@ -147,7 +138,7 @@ void daemon::reload() {
       spdlog::error("{}", ok.error().message());
     }
   }
-  if (running_) running_->server.reload(fresh->ipc);
+  if (server_ != nullptr) server_->reload(fresh->ipc);
   settings_ = std::move(*fresh);
 }
 

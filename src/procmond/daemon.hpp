@@ -7,6 +7,10 @@
 
 #include "procmond/daemon_settings.hpp"
 
+namespace daemoneye::ipc {
+class interprocess_server;
+}  // namespace daemoneye::ipc
+
 namespace daemoneye::procmond {
 
 /// Resource type. run() is called once, from the main thread.
@@ -23,8 +27,7 @@ class daemon {
 
   daemon_sources sources_;
   daemon_settings settings_;
-  class running;
-  running* running_ = nullptr;  // non-owning; valid during run()
+  ipc::interprocess_server* server_ = nullptr;  // non-owning; set while run() serves
 };
 
 }  // namespace daemoneye::procmond

@@ -16,6 +16,7 @@
 #include "daemoneye/ipc/server.hpp"
 
 #include "support/child_process.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/temp_dir.hpp"
 
 #ifndef PROCMOND_PATH
@@ -27,6 +28,8 @@
 
 namespace daemoneye {
 namespace {
+
+using test::sample;
 
 using namespace std::chrono_literals;
 using test::child_process;
@@ -279,13 +282,6 @@ std::string http_get_metrics(int port) {
   for (ssize_t n = 0; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
   return response;
-}
-
-/// The value of the sample `name{labels}` in a Prometheus text exposition, or -1.
-double sample(const std::string& text, const std::string& name_and_labels) {
-  const auto at = text.find("\n" + name_and_labels + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + name_and_labels.size() + 2));
 }
 
 TEST(ProcmondCli, MetricsMoveOverTheIpcAndOverHttp) {

@@ -6,17 +6,13 @@
 
 #include "daemoneye/ipc/server.hpp"
 
+#include "support/prometheus_text.hpp"
 #include "support/temp_dir.hpp"
 
 namespace daemoneye::ipc {
 namespace {
 
-/// The value of the sample `name{labels}` in `text`, or -1 when absent.
-double sample(const std::string& text, const std::string& name_and_labels) {
-  const auto at = text.find(name_and_labels + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + name_and_labels.size() + 1));
-}
+using test::sample;
 
 TEST(ClientMetrics, CountersAndBreakerStateFollowTheClient) {
   test::temp_dir dir;
