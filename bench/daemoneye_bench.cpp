@@ -46,7 +46,8 @@ floor) of the same byte sizes; the server runs in a forked child process.
   --rounds N           rounds; floor and library rows alternate in each (default 5)
   --seconds S          time per row per round (default 0.25)
   --iterations N       a fixed number of operations per row per round instead of --seconds
-  --handler KIND       sync (a plain function, as procmond) or async (a coroutine); default sync
+  --handler KIND       sync (a plain function on the blocking pool, as procmond), inline (a plain function
+                       declared non-blocking, run on the I/O threads) or async (a coroutine); default sync
   --server-threads N   server worker threads (default 0: one per hardware thread, as procmond)
   --client-threads N   io_context threads of the 8-connection pipelined row (default: CPUs, at most 8)
   --server-log PATH    where the servers' logs go (default /dev/null)
@@ -63,6 +64,7 @@ struct options {
   std::size_t rounds = 5;
   run_limits limits;
   bool sync_handler = true;
+  bool inline_handler = false;
   std::uint32_t server_threads = 0;
   unsigned client_threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
   std::string server_log = "/dev/null";
@@ -108,8 +110,9 @@ options parse_options(int argc, char** argv) {
       }
     } else if (arg == "--handler") {
       const auto v = value();
-      if (v != "sync" && v != "async") die("--handler is sync or async");
-      o.sync_handler = v == "sync";
+      if (v != "sync" && v != "inline" && v != "async") die("--handler is sync, inline or async");
+      o.sync_handler = v != "async";
+      o.inline_handler = v == "inline";
     } else if (arg == "--server-threads") {
       if (!parse_number(value(), o.server_threads)) die("--server-threads needs an integer");
     } else if (arg == "--client-threads") {
@@ -188,6 +191,7 @@ int run(const options& opt) {
   // failure of large frames cannot disturb the other rows.
   const echo_server_options server_opts{.endpoint = dir.file("ipc.sock"),
                                         .sync_handler = opt.sync_handler,
+                                        .inline_handler = opt.inline_handler,
                                         .threads = opt.server_threads,
                                         .log_path = opt.server_log,
                                         .log_level = "info",
@@ -377,7 +381,9 @@ int run(const options& opt) {
   desc.rounds = opt.rounds;
   desc.per_row = lim.iterations > 0 ? fmt::format("{} iterations", lim.iterations)
                                     : fmt::format("{:.2f} s", std::chrono::duration<double>(lim.duration).count());
-  desc.handler = opt.sync_handler ? "sync (as procmond)" : "async (coroutine)";
+  desc.handler = !opt.sync_handler    ? "async (coroutine)"
+                 : opt.inline_handler ? "sync, inline on the I/O threads"
+                                      : "sync on the blocking pool (as procmond)";
   desc.cpus = std::thread::hardware_concurrency();
   desc.server_threads = memory.empty() ? 0 : memory.front().usage.threads;
   desc.client_threads = opt.client_threads;

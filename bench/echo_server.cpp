@@ -101,8 +101,11 @@ int run_echo_server(const echo_server_options& options, child_channel& channel) 
 
   ipc::interprocess_server server(std::move(*config));
   if (options.sync_handler) {
-    server.set_handler(ipc::interprocess_server::sync_handler(
-        [&prebuilt, svc = service.get()](const ipc::DetectionTask& task) { return answer_sync(task, prebuilt, svc); }));
+    server.set_handler(
+        ipc::interprocess_server::sync_handler([&prebuilt, svc = service.get()](const ipc::DetectionTask& task) {
+          return answer_sync(task, prebuilt, svc);
+        }),
+        options.inline_handler ? ipc::handler_execution::inline_on_io_thread : ipc::handler_execution::blocking_pool);
   } else {
     server.set_handler(
         ipc::interprocess_server::async_handler([&prebuilt, svc = service.get()](ipc::DetectionTask task) {

@@ -23,6 +23,9 @@ struct echo_server_options {
   /// A plain function on the server's blocking pool, as procmond registers
   /// its handler; false: a coroutine handler on the I/O threads.
   bool sync_handler = true;
+  /// With sync_handler: run it inline on the I/O threads
+  /// (handler_execution::inline_on_io_thread) instead of on the pool.
+  bool inline_handler = false;
   /// Worker threads; 0: the library default (one per hardware thread).
   std::uint32_t threads = 0;
   /// Where the server's log goes (its stderr), at `log_level`.

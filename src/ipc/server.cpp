@@ -181,8 +181,9 @@ void interprocess_server::set_handler(async_handler handler) {
   impl_->ctx->sync_handler = nullptr;
 }
 
-void interprocess_server::set_handler(sync_handler handler) {
+void interprocess_server::set_handler(sync_handler handler, handler_execution execution) {
   impl_->ctx->sync_handler = std::move(handler);
+  impl_->ctx->sync_execution = execution;
   impl_->ctx->async_handler = nullptr;
 }
 
@@ -214,7 +215,8 @@ result<void> interprocess_server::start() {
                                  s.ctx->started);
     s.ctx->global_limit.store(true);
   }
-  if (s.ctx->sync_handler) s.ctx->blocking_pool = std::make_unique<asio::thread_pool>(s.threads);
+  if (s.ctx->sync_handler && s.ctx->sync_execution == handler_execution::blocking_pool)
+    s.ctx->blocking_pool = std::make_unique<asio::thread_pool>(s.threads);
 
   std::weak_ptr<impl> weak = impl_;
   s.ctx->on_closed = [weak](const std::shared_ptr<server_connection>& conn) {

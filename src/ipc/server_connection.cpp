@@ -31,10 +31,6 @@ struct log_exception {
   }
 };
 
-asio::awaitable<DetectionResult> run_async_handler(std::shared_ptr<server_context> ctx, DetectionTask task) {
-  co_return co_await ctx->async_handler(std::move(task));
-}
-
 std::string describe_peer(const peer_credentials& creds) {
   return fmt::format("pid {}, uid {}", creds.pid ? std::to_string(*creds.pid) : "?",
                      creds.uid ? std::to_string(*creds.uid) : "?");
@@ -53,7 +49,6 @@ server_connection::server_connection(std::shared_ptr<server_context> ctx, execut
       peer_(describe_peer(stream_.peer())),
       decoder_(codec_),
       watchdog_timer_(executor_),
-      write_signal_(executor_),
       slot_signal_(executor_),
       last_activity_(clock::now()) {
   in_flight_.reserve(config_->flow_control.max_in_flight);
@@ -67,8 +62,6 @@ void server_connection::start() {
   auto self = shared_from_this();
   asio::co_spawn(
       executor_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
-  asio::co_spawn(
-      executor_, [self] { return self->write_loop(); }, log_exception{id_, "writer"});
   asio::co_spawn(
       executor_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
 }
@@ -89,27 +82,40 @@ asio::awaitable<void> server_connection::read_loop() {
   while (!closed_ && !reading_stopped_) {
     // Decode every complete frame already received. When the connection has
     // max_in_flight tasks unanswered, stop: the client's further bytes wait
-    // in the socket (backpressure) instead of in our memory.
+    // in the socket (backpressure) instead of in our memory. The answers of
+    // one batch go out together, in one write, once it is decoded.
+    bool slots_full = false;
+    in_batch_ = true;
     while (!closed_ && !reading_stopped_) {
-      // Answers the client has not read yet count too: a client that never
-      // reads stalls its own connection, not the server's memory.
-      if (occupied_slots() >= max_in_flight || out_.size() + writing_.size() > 2 * codec_.max_frame_bytes) {
-        slot_signal_.expires_at(clock::time_point::max());
-        co_await slot_signal_.async_wait(use_nothrow_awaitable);
-        continue;
+      if (must_wait_for_slot(max_in_flight)) {
+        slots_full = true;
+        break;
       }
       auto frame = decoder_.next();
       if (!frame) {
         protocol_error(frame.error());
-        co_return;
+        break;
       }
       if (!*frame) break;
+      last_frame_large_ = (*frame)->size() > frame_decoder::read_chunk;
       on_frame(**frame);
     }
+    in_batch_ = false;
+    start_write();
     if (closed_ || reading_stopped_) break;
-    // Memory grown for a large frame goes back before the next read. Only
-    // here: while a read is pending, the kernel writes into that buffer.
-    if (decoder_.buffered() == 0) decoder_.release_memory();
+    if (slots_full) {
+      // A finished write or handler frees slots and signals; check again
+      // first, as nothing may be left to signal.
+      if (must_wait_for_slot(max_in_flight)) {
+        slot_signal_.expires_at(clock::time_point::max());
+        co_await slot_signal_.async_wait(use_nothrow_awaitable);
+      }
+      continue;
+    }
+    // Memory grown for a large frame goes back once a small frame follows it
+    // (a stream of large frames keeps it). Only here: while a read is
+    // pending, the kernel writes into that buffer.
+    if (decoder_.buffered() == 0 && !last_frame_large_) decoder_.release_memory();
     auto room = decoder_.prepare();
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
     if (closed_) break;
@@ -138,7 +144,7 @@ asio::awaitable<void> server_connection::read_loop() {
 void server_connection::on_frame(std::span<const std::byte> payload) {
   const auto received = clock::now();
   ctx_->count.received.fetch_add(1, std::memory_order_relaxed);
-  DetectionTask task;
+  auto& task = task_;
   if (auto ok = decode_into(payload, task); !ok) {
     ctx_->count.frames_rejected.fetch_add(1, std::memory_order_relaxed);
     if (ctx_->observer) ctx_->observer->frame_rejected(to_string(errc::decode));
@@ -198,7 +204,7 @@ void server_connection::on_frame(std::span<const std::byte> payload) {
     reject(wire::UNSUPPORTED_TASK, "no handler is registered on this server");
     return;
   }
-  dispatch(std::move(task), received);
+  dispatch(task, received);
 }
 
 std::optional<std::string> server_connection::check_sequence(std::uint64_t sequence) {
@@ -217,22 +223,43 @@ std::optional<std::string> server_connection::check_sequence(std::uint64_t seque
   return fmt::format("sequence {}: expected {}, got {}", kind, expected, sequence);
 }
 
-void server_connection::dispatch(DetectionTask task, clock::time_point received) {
+void server_connection::dispatch(DetectionTask& task, clock::time_point received) {
+  if (!ctx_->async_handler && ctx_->sync_execution == handler_execution::inline_on_io_thread) {
+    // Run here and now: no thread hand-off, nothing to track, and the task
+    // message stays with the connection for the next frame.
+    ctx_->pending.fetch_add(1, std::memory_order_relaxed);
+    DetectionResult result;
+    std::exception_ptr ep;
+    try {
+      result = ctx_->sync_handler(task);
+    } catch (...) {
+      ep = std::current_exception();
+    }
+    ctx_->pending.fetch_sub(1, std::memory_order_relaxed);
+    const in_flight f{0,
+                      std::move(*task.mutable_task_id()),
+                      task.has_sequence() ? std::optional<std::uint64_t>(task.sequence()) : std::nullopt,
+                      task.task_type(),
+                      received,
+                      received};
+    complete(f, ep, result);
+    return;
+  }
+
   const auto slot = next_slot_++;
   const auto deadline = received + std::chrono::milliseconds(config_->handler_timeout_ms);
   in_flight_.push_back({slot, task.task_id(),
                         task.has_sequence() ? std::optional<std::uint64_t>(task.sequence()) : std::nullopt,
                         task.task_type(), received, deadline});
   ctx_->pending.fetch_add(1, std::memory_order_relaxed);
-  arm_watchdog_before(deadline);
 
   if (ctx_->async_handler) {
     // Coroutine handlers run on this connection's thread: a short handler
     // costs no thread hop, a long one interleaves at its co_await points.
-    asio::co_spawn(executor_, run_async_handler(ctx_, std::move(task)),
-                   [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
-                     self->handler_done(slot, std::move(ep), std::move(result));
-                   });
+    // The coroutine answers the task itself, so one that never suspends is
+    // answered before the next frame is decoded.
+    asio::co_spawn(executor_, run_async_handler(shared_from_this(), slot, std::move(task)),
+                   log_exception{id_, "handler"});
   } else {
     // Plain functions may block; they run on the handler pool and post back.
     auto done = [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
@@ -255,12 +282,30 @@ void server_connection::dispatch(DetectionTask task, clock::time_point received)
   }
 }
 
+asio::awaitable<void> server_connection::run_async_handler(std::shared_ptr<server_connection> self, std::uint64_t slot,
+                                                           DetectionTask task) {
+  DetectionResult result;
+  std::exception_ptr ep;
+  try {
+    result = co_await self->ctx_->async_handler(std::move(task));
+  } catch (...) {
+    ep = std::current_exception();
+  }
+  self->handler_done(slot, std::move(ep), std::move(result));
+}
+
 void server_connection::handler_done(std::uint64_t slot, std::exception_ptr error, DetectionResult result) {
   auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [slot](const in_flight& f) { return f.slot == slot; });
   if (it == in_flight_.end()) return;  // already answered HANDLER_TIMEOUT, or the connection closed
-  in_flight f = std::move(*it);
+  const in_flight f = std::move(*it);
   in_flight_.erase(it);
   ctx_->pending.fetch_sub(1, std::memory_order_relaxed);
+  complete(f, error, result);
+  slot_signal_.cancel();
+  maybe_finish();
+}
+
+void server_connection::complete(const in_flight& f, const std::exception_ptr& error, DetectionResult& result) {
   last_activity_ = clock::now();
   if (closed_) return;
   if (error) {
@@ -279,8 +324,6 @@ void server_connection::handler_done(std::uint64_t slot, std::exception_ptr erro
     if (f.sequence) result.set_sequence(*f.sequence);
     answer(result, f.task_type, f.received);
   }
-  slot_signal_.cancel();
-  maybe_finish();
 }
 
 void server_connection::answer_error(std::string task_id, ErrorCode code, std::string message, int task_type,
@@ -309,7 +352,7 @@ void server_connection::answer(DetectionResult& result, int task_type, clock::ti
         result.success() ? std::string_view("success") : wire::ErrorCode_Name(result.error_code());
     ctx_->observer->task_answered(task_type, outcome, clock::now() - received);
   }
-  if (!writing_now_) write_signal_.cancel();
+  if (!in_batch_) start_write();
 }
 
 void server_connection::fill_health(DetectionResult& result) const {
@@ -338,50 +381,52 @@ void server_connection::protocol_error(const ipc_error& error) {
   maybe_finish();
 }
 
-asio::awaitable<void> server_connection::write_loop() {
-  while (!closed_) {
-    if (out_.empty()) {
-      maybe_finish();
-      if (closed_) break;
-      write_signal_.expires_at(clock::time_point::max());
-      co_await write_signal_.async_wait(use_nothrow_awaitable);
-      continue;
-    }
-    // Everything answered since the last write goes out in one system call.
-    out_.swap(writing_);
-    answers_in_write_ = unwritten_answers_;
-    writing_now_ = true;
-    write_started_ = clock::now();
-    arm_watchdog_before(write_started_ + std::chrono::milliseconds(config_->write_timeout_ms));
-    auto [ec, n] =
-        co_await asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()), use_nothrow_awaitable);
-    writing_now_ = false;
-    writing_.clear();
-    if (closed_) break;
-    if (ec) {
-      close("io_error");
-      break;
-    }
-    ctx_->count.bytes_out.fetch_add(n, std::memory_order_relaxed);
-    if (ctx_->observer) ctx_->observer->bytes_transferred(0, n);
-    unwritten_answers_ -= answers_in_write_;
-    answers_in_write_ = 0;
-    last_activity_ = clock::now();
-    if (writing_.capacity() > 4 * frame_decoder::read_chunk) writing_.shrink_to(frame_decoder::read_chunk);
-    slot_signal_.cancel();
-  }
+void server_connection::start_write() {
+  if (writing_now_ || closed_ || out_.empty()) return;
+  // Everything answered since the last write goes out in one system call.
+  out_.swap(writing_);
+  answers_in_write_ = unwritten_answers_;
+  writing_now_ = true;
+  write_started_ = clock::now();
+  asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()),
+                    [self = shared_from_this()](std::error_code ec, std::size_t n) { self->write_done(ec, n); });
 }
 
-void server_connection::arm_watchdog_before(clock::time_point deadline) {
-  if (deadline < watchdog_expiry_) watchdog_timer_.cancel();
+void server_connection::write_done(std::error_code ec, std::size_t n) {
+  writing_now_ = false;
+  const std::size_t written = writing_.size();
+  writing_.clear();
+  if (closed_) return;
+  if (ec) {
+    close("io_error");
+    return;
+  }
+  ctx_->count.bytes_out.fetch_add(n, std::memory_order_relaxed);
+  if (ctx_->observer) ctx_->observer->bytes_transferred(0, n);
+  unwritten_answers_ -= answers_in_write_;
+  answers_in_write_ = 0;
+  last_activity_ = clock::now();
+  // Memory grown for large answers is kept while they keep coming and goes
+  // back once a small batch follows (the watchdog frees it when idle).
+  if (written <= frame_decoder::read_chunk && writing_.capacity() > 4 * frame_decoder::read_chunk) {
+    writing_.shrink_to(frame_decoder::read_chunk);
+  }
+  slot_signal_.cancel();
+  start_write();  // what was answered during this write
+  maybe_finish();
 }
 
 asio::awaitable<void> server_connection::watchdog() {
   const auto read_timeout = std::chrono::milliseconds(config_->read_timeout_ms);
   const auto write_timeout = std::chrono::milliseconds(config_->write_timeout_ms);
+  const auto handler_timeout = std::chrono::milliseconds(config_->handler_timeout_ms);
   while (!closed_) {
     const auto now = clock::now();
-    auto next = clock::time_point::max();
+    // Wake at least once per the shorter of the write and handler timeouts: a
+    // write or a task that starts after `now` has its deadline after that, so
+    // the next pass sees it in time. Nobody has to wake the watchdog for each
+    // write or task, which would cost a timer update per message.
+    auto next = now + std::min(write_timeout, handler_timeout);
 
     // Handler deadlines: answer HANDLER_TIMEOUT; the handler's late result is dropped.
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
@@ -425,8 +470,10 @@ asio::awaitable<void> server_connection::watchdog() {
         break;
       }
       next = std::min(next, last_activity_ + read_timeout);
+      // Nothing is being written: give back what large answers grew.
+      if (writing_.capacity() > frame_decoder::read_chunk) writing_ = byte_buffer{};
+      if (out_.capacity() > frame_decoder::read_chunk) out_ = byte_buffer{};
     }
-    watchdog_expiry_ = next;
     watchdog_timer_.expires_at(next);
     co_await watchdog_timer_.async_wait(use_nothrow_awaitable);
   }
@@ -449,7 +496,6 @@ void server_connection::close(std::string_view reason) {
   stream_.shutdown_send();
   stream_.close();
   watchdog_timer_.cancel();
-  write_signal_.cancel();
   slot_signal_.cancel();
   spdlog::info("connection {} closed: {}", id_, reason);
   if (ctx_->observer) ctx_->observer->connection_closed(reason);

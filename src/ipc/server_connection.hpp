@@ -46,22 +46,34 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   };
 
   asio::awaitable<void> read_loop();
-  asio::awaitable<void> write_loop();
   asio::awaitable<void> watchdog();
+  /// Runs the coroutine handler for the task in `slot` and answers it.
+  static asio::awaitable<void> run_async_handler(std::shared_ptr<server_connection> self, std::uint64_t slot,
+                                                 DetectionTask task);
 
   void on_frame(std::span<const std::byte> payload);
-  void dispatch(DetectionTask task, clock::time_point received);
+  void dispatch(DetectionTask& task, clock::time_point received);
+  /// A handler finished the task in `slot` (coroutine or pool).
   void handler_done(std::uint64_t slot, std::exception_ptr error, DetectionResult result);
+  /// Answers a task its handler finished.
+  void complete(const in_flight& task, const std::exception_ptr& error, DetectionResult& result);
   void answer(DetectionResult& result, int task_type, clock::time_point received);
   void answer_error(std::string task_id, ErrorCode code, std::string message, int task_type,
                     clock::time_point received);
   void protocol_error(const ipc_error& error);
   /// The error (logged and counted) when `sequence` is not the next one expected.
   std::optional<std::string> check_sequence(std::uint64_t sequence);
+  /// Writes the answers waiting in out_, unless a write is already running.
+  void start_write();
+  void write_done(std::error_code ec, std::size_t n);
   void maybe_finish();
   void close(std::string_view reason);
-  void arm_watchdog_before(clock::time_point deadline);
   [[nodiscard]] std::size_t occupied_slots() const noexcept { return in_flight_.size() + unwritten_answers_; }
+  [[nodiscard]] bool must_wait_for_slot(std::size_t max_in_flight) const noexcept {
+    // Answers the client has not read yet count too: a client that never
+    // reads stalls its own connection, not the server's memory.
+    return occupied_slots() >= max_in_flight || out_.size() + writing_.size() > 2 * codec_.max_frame_bytes;
+  }
   void fill_health(DetectionResult& result) const;
 
   std::shared_ptr<server_context> ctx_;
@@ -73,6 +85,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   std::string peer_;
 
   frame_decoder decoder_;
+  DetectionTask task_;   // the task being decoded; reused while handlers run inline
   byte_buffer out_;      // answers waiting for the writer
   byte_buffer writing_;  // the batch being written
   std::size_t unwritten_answers_ = 0;
@@ -83,13 +96,13 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   std::optional<token_bucket> bucket_;  // set when rate limiting is enabled
 
   asio::steady_timer watchdog_timer_;
-  asio::steady_timer write_signal_;
   asio::steady_timer slot_signal_;
-  clock::time_point watchdog_expiry_ = clock::time_point::max();
   clock::time_point last_activity_;
   clock::time_point write_started_;
   bool writing_now_ = false;
-  bool reading_stopped_ = false;  // protocol error or peer EOF: no more tasks will come
+  bool in_batch_ = false;          // decoding the frames of one read: answers wait for its end
+  bool last_frame_large_ = false;  // keeps the read buffer while large frames keep coming
+  bool reading_stopped_ = false;   // protocol error or peer EOF: no more tasks will come
   bool shutting_down_ = false;
   bool closed_ = false;
   std::string close_reason_ = "peer_closed";

@@ -30,6 +30,7 @@ struct server_context {
   std::unique_ptr<asio::thread_pool> blocking_pool;  // runs sync handlers
   interprocess_server::async_handler async_handler;
   interprocess_server::sync_handler sync_handler;
+  handler_execution sync_execution = handler_execution::blocking_pool;
   CollectionCapabilities capabilities;
   std::function<std::string()> metrics_provider;
   server_observer* observer = nullptr;

@@ -282,6 +282,114 @@ TEST(InterprocessServer, RunsAPlainFunctionHandler) {
   EXPECT_EQ(r->processes(0).name(), "from-function:m");
 }
 
+/// Records the thread of the server that answers (task_answered is called on
+/// the connection's I/O thread).
+class answering_thread : public server_observer {
+ public:
+  void task_answered(int /*task_type*/, std::string_view /*outcome*/, std::chrono::nanoseconds /*latency*/) override {
+    const std::lock_guard lock(mutex_);
+    id_ = std::this_thread::get_id();
+  }
+  std::thread::id id() const {
+    const std::lock_guard lock(mutex_);
+    return id_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::thread::id id_;
+};
+
+/// The thread a plain-function handler ran on and the thread that answered,
+/// for one task sent to a server whose handler runs as `execution` says.
+std::pair<std::thread::id, std::thread::id> handler_and_io_threads(handler_execution execution) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.threads = 1;
+  answering_thread io_thread;
+  std::mutex mutex;
+  std::thread::id handler_thread;
+  interprocess_server server(cfg);
+  server.set_observer(&io_thread);
+  server.set_handler(
+      [&](const DetectionTask& task) {
+        const std::lock_guard lock(mutex);
+        handler_thread = std::this_thread::get_id();
+        return results::success(task.task_id());
+      },
+      execution);
+  EXPECT_TRUE(server.start());
+  blocking_client client(patient_client(cfg));
+  auto r = client.send_task(tasks::new_test_task("where-1", wire::ENUMERATE_PROCESSES));
+  EXPECT_TRUE(r && r->success());
+  server.stop();
+  const std::lock_guard lock(mutex);
+  return {handler_thread, io_thread.id()};
+}
+
+TEST(InterprocessServer, PlainFunctionHandlerRunsOnTheBlockingPoolByDefault) {
+  const auto [handler, io] = handler_and_io_threads(handler_execution::blocking_pool);
+  EXPECT_NE(handler, std::thread::id());
+  EXPECT_NE(io, std::thread::id());
+  EXPECT_NE(handler, io) << "a handler that may block ran on the connection's I/O thread";
+}
+
+TEST(InterprocessServer, PlainFunctionHandlerRunsOnTheConnectionsThreadWhenDeclaredInline) {
+  const auto [handler, io] = handler_and_io_threads(handler_execution::inline_on_io_thread);
+  EXPECT_NE(handler, std::thread::id());
+  EXPECT_EQ(handler, io) << "an inline handler was handed to another thread";
+}
+
+TEST(InterprocessServer, InlineHandlerAnswersPipelinedTasksWithTheirIdsAndSequenceNumbers) {
+  constexpr std::size_t calls = 200;
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.enable_sequence_numbers = true;
+  interprocess_server server(cfg);
+  server.set_handler(answer_with_tag, handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  std::vector<std::future<result<DetectionResult>>> answers;
+  for (std::size_t i = 0; i < calls; ++i) {
+    answers.push_back(io.spawn(client.async_send_task(tagged_task(fmt::format("inline-{}", i)), patience)));
+  }
+  for (std::size_t i = 0; i < calls; ++i) {
+    ASSERT_EQ(answers[i].wait_for(patience), std::future_status::ready) << "call " << i << " hung";
+    EXPECT_EQ(mismatch(answers[i].get(), fmt::format("inline-{}", i)), "");
+  }
+  EXPECT_EQ(client.stats().sequence_errors, 0U);
+  EXPECT_EQ(server.stats().tasks_answered, calls);
+}
+
+TEST(InterprocessServer, ThrowingInlineHandlerIsAnsweredHandlerFailedAndTheConnectionKeepsServing) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(
+      [](const DetectionTask& task) -> DetectionResult {
+        if (task.metadata() == "throw") throw std::runtime_error("inline collector exploded");
+        return results::success(task.task_id());
+      },
+      handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  auto r = client.send_task(tasks::new_test_task("boom-inline", wire::ENUMERATE_PROCESSES, "throw"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(r->success());
+  EXPECT_EQ(r->error_code(), wire::HANDLER_FAILED);
+  EXPECT_EQ(r->task_id(), "boom-inline");
+  EXPECT_NE(r->error_message().find("inline collector exploded"), std::string::npos) << r->error_message();
+
+  auto after = client.send_task(tasks::new_test_task("after-boom-inline", wire::ENUMERATE_PROCESSES));
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_TRUE(after->success());
+  EXPECT_EQ(after->task_id(), "after-boom-inline");
+  EXPECT_EQ(server.stats().connections_accepted, 1U);
+}
+
 // ---- concurrency -------------------------------------------------------------
 
 constexpr int concurrent_clients = 8;

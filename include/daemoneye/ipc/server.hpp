@@ -65,6 +65,19 @@ class server_observer {
   virtual void bytes_transferred(std::uint64_t /*in*/, std::uint64_t /*out*/) {}
 };
 
+/// Where a plain-function handler runs.
+enum class handler_execution {
+  /// On a separate thread pool, answered back on the connection's thread: a
+  /// handler that blocks (reads /proc, takes a lock, sleeps) stalls no
+  /// connection. Costs two thread hand-offs per task. The default.
+  blocking_pool,
+  /// Inline, on the connection's I/O thread, as soon as the task is decoded:
+  /// no thread hand-off, the fastest path. Only for handlers that never
+  /// block: while one runs, the other connections of that I/O thread wait,
+  /// and handler_timeout_ms cannot interrupt it.
+  inline_on_io_thread,
+};
+
 /// A server on one endpoint.
 ///
 /// Thread safety: set_* before start(); start/graceful_shutdown/stop/reload
@@ -85,8 +98,10 @@ class interprocess_server {
 
   /// A coroutine handler, run on the server's threads.
   void set_handler(async_handler handler);
-  /// A plain function, run on a separate pool so a slow call does not stall I/O.
-  void set_handler(sync_handler handler);
+  /// A plain function. By default it runs on a separate pool so a slow call
+  /// does not stall I/O; handler_execution::inline_on_io_thread runs it on
+  /// the connection's thread instead (for handlers that never block).
+  void set_handler(sync_handler handler, handler_execution execution = handler_execution::blocking_pool);
   /// Any callable taking a task and returning DetectionResult or awaitable<DetectionResult>.
   template <typename F>
   requires(!std::is_same_v<std::decay_t<F>, async_handler> &&
@@ -96,6 +111,11 @@ class interprocess_server {
     } else {
       set_handler(sync_handler(std::forward<F>(f)));
     }
+  }
+  /// A plain function run as `execution` says.
+  template <typename F>
+  requires(!std::is_same_v<std::decay_t<F>, sync_handler>) void set_handler(F&& f, handler_execution execution) {
+    set_handler(sync_handler(std::forward<F>(f)), execution);
   }
 
   /// What capability_negotiation answers (default: no domains).
