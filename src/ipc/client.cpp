@@ -4,10 +4,15 @@
 #include "daemoneye/ipc/client.hpp"
 
 #include <atomic>
-#include <deque>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -31,23 +36,64 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
         config(std::move(cfg)),
         codec(config.codec_opts()),
         connect_signal(strand),
+        deadline_timer(strand),
         decoder(codec) {}
+  state(const state&) = delete;
+  state& operator=(const state&) = delete;
+  ~state() {
+    // Calls never completed (the executor stopped first): release them.
+    for (auto& [id, head] : pending) {
+      for (waiter* w = head; w != nullptr;) delete std::exchange(w, w->next);
+    }
+  }
 
-  /// One call waiting for its answer; lives in the calling coroutine's frame.
+  /// One call waiting for its answer: owns the caller's completion handler.
   struct waiter {
-    explicit waiter(const asio::strand<asio::any_io_executor>& s) : timer(s) {}
-    asio::steady_timer timer;
-    std::optional<result<DetectionResult>> outcome;
+    waiter() = default;
+    waiter(const waiter&) = delete;
+    waiter& operator=(const waiter&) = delete;
+    virtual ~waiter() = default;
+    /// Hands `outcome` to the caller (on the caller's executor) and deletes this.
+    virtual void complete(result<DetectionResult> outcome) = 0;
+
+    std::string task_id;
     std::optional<std::uint64_t> sequence;  // the number the task was sent with
+    std::chrono::milliseconds timeout{};
+    clock::time_point deadline;
+    waiter* next = nullptr;  // the next call waiting on the same task_id
+  };
+
+  template <typename Handler>
+  struct waiter_op final : waiter {
+    explicit waiter_op(Handler&& h)
+        : handler(std::move(h)), work(asio::make_work_guard(asio::get_associated_executor(handler))) {}
+    void complete(result<DetectionResult> outcome) override {
+      auto executor = work.get_executor();
+      asio::post(executor, [h = std::move(handler), w = std::move(work), o = std::move(outcome)]() mutable {
+        std::move(h)(std::move(o));
+      });
+      delete this;
+    }
+    Handler handler;
+    asio::executor_work_guard<asio::associated_executor_t<Handler>> work;
   };
 
   asio::awaitable<result<void>> ensure_connected();
   asio::awaitable<void> read_loop(std::uint64_t generation);
-  asio::awaitable<result<void>> flush();
-  asio::awaitable<result<DetectionResult>> send(DetectionTask task, std::chrono::milliseconds timeout);
+  /// On the strand: sends the task of `w` (connecting first if needed).
+  void start_send(std::unique_ptr<waiter> w, DetectionTask task);
+  static asio::awaitable<void> connect_then_send(std::shared_ptr<state> self, std::unique_ptr<waiter> w,
+                                                 DetectionTask task);
+  void enqueue(std::unique_ptr<waiter> w, DetectionTask& task);
+  void start_write();
+  void write_done(std::error_code ec, std::size_t n, std::uint64_t gen);
+  void add_pending(waiter* w);
+  /// Completes the call of `w` (which it deletes) with `outcome`.
+  void finish(waiter* w, result<DetectionResult> outcome);
+  void arm_deadline(clock::time_point deadline);
+  void on_deadline();
   void deliver(DetectionResult result);
   void fail_all(const ipc_error& error);
-  void remove_waiter(const std::string& task_id, waiter* w);
 
   asio::strand<asio::any_io_executor> strand;
   ipc_config config;
@@ -56,7 +102,12 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   std::uint64_t generation = 0;
   bool connecting = false;
   asio::steady_timer connect_signal;
-  std::unordered_map<std::string, std::deque<waiter*>> pending;
+  /// Waiting calls by task_id (the key views the head waiter's task_id);
+  /// calls sharing a task_id are answered first come, first served.
+  std::unordered_map<std::string_view, waiter*> pending;
+  /// One timer for every call's deadline, armed for the earliest one.
+  asio::steady_timer deadline_timer;
+  clock::time_point deadline_armed = clock::time_point::max();
   frame_decoder decoder;
   byte_buffer out;
   byte_buffer writing;
@@ -96,6 +147,68 @@ asio::awaitable<result<void>> interprocess_client::state::ensure_connected() {
   co_return result<void>{};
 }
 
+void interprocess_client::state::finish(waiter* w, result<DetectionResult> outcome) {
+  (outcome ? count.completed : count.failed).fetch_add(1, std::memory_order_relaxed);
+  w->complete(std::move(outcome));
+}
+
+void interprocess_client::state::add_pending(waiter* w) {
+  auto [it, fresh] = pending.try_emplace(w->task_id, w);
+  if (!fresh) {
+    waiter* last = it->second;
+    while (last->next != nullptr) last = last->next;
+    last->next = w;
+  }
+  arm_deadline(w->deadline);
+}
+
+void interprocess_client::state::arm_deadline(clock::time_point deadline) {
+  // Armed only when this deadline comes first: answered calls do not touch
+  // the timer, and when it fires it looks at what is still waiting.
+  if (deadline >= deadline_armed) return;
+  deadline_armed = deadline;
+  deadline_timer.expires_at(deadline);
+  deadline_timer.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) self->on_deadline();
+  });
+}
+
+void interprocess_client::state::on_deadline() {
+  const auto now = clock::now();
+  deadline_armed = clock::time_point::max();
+  auto next = clock::time_point::max();
+  std::vector<waiter*> expired;
+  std::vector<waiter*> new_heads;  // re-keyed after the loop: inserting would invalidate `it`
+  for (auto it = pending.begin(); it != pending.end();) {
+    waiter* head = it->second;
+    waiter* kept = nullptr;
+    waiter* kept_tail = nullptr;
+    for (waiter* w = head; w != nullptr;) {
+      waiter* following = std::exchange(w->next, nullptr);
+      if (w->deadline <= now) {
+        expired.push_back(w);
+      } else {
+        next = std::min(next, w->deadline);
+        (kept_tail != nullptr ? kept_tail->next : kept) = w;
+        kept_tail = w;
+      }
+      w = following;
+    }
+    if (kept == head) {
+      ++it;
+    } else {
+      it = pending.erase(it);
+      if (kept != nullptr) new_heads.push_back(kept);
+    }
+  }
+  for (waiter* w : new_heads) pending.emplace(w->task_id, w);
+  for (waiter* w : expired) {
+    finish(w, fail(errc::timeout, fmt::format("no answer to task {} from {} within {} ms", w->task_id,
+                                              config.endpoint_path, w->timeout.count())));
+  }
+  if (next != clock::time_point::max()) arm_deadline(next);
+}
+
 void interprocess_client::state::deliver(DetectionResult result) {
   if (result.task_id().empty()) {
     // A connection-level answer: SERVER_BUSY, a frame the server rejected.
@@ -104,50 +217,41 @@ void interprocess_client::state::deliver(DetectionResult result) {
     return;
   }
   auto it = pending.find(result.task_id());
-  if (it == pending.end() || it->second.empty()) {
+  if (it == pending.end()) {
     spdlog::debug("client: dropping the late answer to task {}", result.task_id());
     return;
   }
-  waiter* w = it->second.front();
-  it->second.pop_front();
-  if (it->second.empty()) pending.erase(it);
+  waiter* w = it->second;
+  pending.erase(it);
+  if (w->next != nullptr) pending.emplace(w->next->task_id, w->next);
   if (auto err = transport_error_of(result)) {
-    w->outcome.emplace(fail(std::move(*err)));
+    finish(w, fail(std::move(*err)));
   } else if (w->sequence && (!result.has_sequence() || result.sequence() != *w->sequence)) {
     count.sequence_errors.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("client: answer to task {} carries sequence {} instead of {}", result.task_id(),
-                 result.has_sequence() ? std::to_string(result.sequence()) : "none", *w->sequence);
-    w->outcome.emplace(
-        fail(errc::sequence_error,
-             fmt::format("answer to task {} carries sequence {} instead of {}", result.task_id(),
-                         result.has_sequence() ? std::to_string(result.sequence()) : "none", *w->sequence)));
+    const auto got = result.has_sequence() ? std::to_string(result.sequence()) : "none";
+    spdlog::warn("client: answer to task {} carries sequence {} instead of {}", result.task_id(), got, *w->sequence);
+    finish(w, fail(errc::sequence_error, fmt::format("answer to task {} carries sequence {} instead of {}",
+                                                     result.task_id(), got, *w->sequence)));
   } else {
-    w->outcome.emplace(std::move(result));
+    finish(w, std::move(result));
   }
-  w->timer.cancel();
 }
 
 void interprocess_client::state::fail_all(const ipc_error& error) {
-  for (auto& [id, waiters] : pending) {
-    for (waiter* w : waiters) {
-      w->outcome.emplace(fail(error));
-      w->timer.cancel();
-    }
+  auto failed = std::exchange(pending, {});
+  for (auto& [id, head] : failed) {
+    for (waiter* w = head; w != nullptr;) finish(std::exchange(w, w->next), fail(error));
   }
-  pending.clear();
+  deadline_timer.cancel();
+  deadline_armed = clock::time_point::max();
+  // Frames not yet written belong to the calls just failed.
+  out.clear();
   if (stream) {
     stream->close();
     stream.reset();
   }
   connected.store(false);
   ++generation;  // the old reader, if any, exits
-}
-
-void interprocess_client::state::remove_waiter(const std::string& task_id, waiter* w) {
-  auto it = pending.find(task_id);
-  if (it == pending.end()) return;
-  std::erase(it->second, w);
-  if (it->second.empty()) pending.erase(it);
 }
 
 asio::awaitable<void> interprocess_client::state::read_loop(std::uint64_t gen) {
@@ -181,65 +285,70 @@ asio::awaitable<void> interprocess_client::state::read_loop(std::uint64_t gen) {
   }
 }
 
-asio::awaitable<result<void>> interprocess_client::state::flush() {
-  // Calls arriving while a write is in progress append to `out`; the writer
-  // sends them in its next batch.
-  if (write_in_progress) co_return result<void>{};
+void interprocess_client::state::start_write() {
+  // Calls arriving while a write is in progress append to `out`; the next
+  // write sends them together.
+  if (write_in_progress || out.empty() || !stream) return;
   write_in_progress = true;
-  while (!out.empty() && stream) {
-    out.swap(writing);
-    auto [ec, n] =
-        co_await asio::async_write(*stream, asio::buffer(writing.data(), writing.size()), use_nothrow_awaitable);
-    writing.clear();
-    if (ec) {
-      write_in_progress = false;
-      out.clear();
-      ipc_error err(
-          ec == asio::error::broken_pipe || ec == asio::error::connection_reset ? errc::peer_closed : errc::io,
-          fmt::format("write to {}: {}", config.endpoint_path, ec.message()));
-      fail_all(err);
-      co_return fail(std::move(err));
-    }
-    count.bytes_out.fetch_add(n, std::memory_order_relaxed);
-  }
-  write_in_progress = false;
-  co_return result<void>{};
+  out.swap(writing);
+  asio::async_write(
+      *stream, asio::buffer(writing.data(), writing.size()),
+      asio::bind_executor(strand, [self = shared_from_this(), gen = generation](std::error_code ec, std::size_t n) {
+        self->write_done(ec, n, gen);
+      }));
 }
 
-asio::awaitable<result<DetectionResult>> interprocess_client::state::send(DetectionTask task,
-                                                                          std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
-  if (auto ok = co_await ensure_connected(); !ok) {
-    count.failed.fetch_add(1, std::memory_order_relaxed);
-    co_return fail(std::move(ok).error());
+void interprocess_client::state::write_done(std::error_code ec, std::size_t n, std::uint64_t gen) {
+  write_in_progress = false;
+  writing.clear();
+  if (ec) {
+    if (gen == generation) {
+      fail_all(ipc_error(
+          ec == asio::error::broken_pipe || ec == asio::error::connection_reset ? errc::peer_closed : errc::io,
+          fmt::format("write to {}: {}", config.endpoint_path, ec.message())));
+    }
+    return;
   }
-  waiter w(strand);
+  count.bytes_out.fetch_add(n, std::memory_order_relaxed);
+  start_write();
+}
+
+void interprocess_client::state::enqueue(std::unique_ptr<waiter> w, DetectionTask& task) {
   if (config.enable_sequence_numbers) {
-    w.sequence = next_sequence++;
-    task.set_sequence(*w.sequence);
+    w->sequence = next_sequence++;
+    task.set_sequence(*w->sequence);
   }
   const std::size_t before = out.size();
   if (auto ok = append_frame(codec, task, out); !ok) {
     out.resize_within_capacity(before);
-    if (w.sequence) --next_sequence;  // nothing was sent: the number is free again
-    count.failed.fetch_add(1, std::memory_order_relaxed);
-    co_return fail(std::move(ok).error());
+    if (w->sequence) --next_sequence;  // nothing was sent: the number is free again
+    finish(w.release(), fail(std::move(ok).error()));
+    return;
   }
-  pending[task.task_id()].push_back(&w);
+  w->task_id = std::move(*task.mutable_task_id());
+  add_pending(w.release());
   count.sent.fetch_add(1, std::memory_order_relaxed);
-  (void)co_await flush();  // a failure reaches `w` through fail_all
-  if (!w.outcome) {
-    w.timer.expires_at(deadline);
-    co_await w.timer.async_wait(use_nothrow_awaitable);
+  start_write();  // a failure reaches `w` through fail_all
+}
+
+void interprocess_client::state::start_send(std::unique_ptr<waiter> w, DetectionTask task) {
+  if (stream && !connecting) {
+    enqueue(std::move(w), task);
+    return;
   }
-  if (!w.outcome) {
-    remove_waiter(task.task_id(), &w);
-    count.failed.fetch_add(1, std::memory_order_relaxed);
-    co_return fail(errc::timeout, fmt::format("no answer to task {} from {} within {} ms", task.task_id(),
-                                              config.endpoint_path, timeout.count()));
+  asio::co_spawn(strand, connect_then_send(shared_from_this(), std::move(w), std::move(task)),
+                 [](const std::exception_ptr& ep) {
+                   if (ep) spdlog::error("client: connecting failed with an exception");
+                 });
+}
+
+asio::awaitable<void> interprocess_client::state::connect_then_send(std::shared_ptr<state> self,
+                                                                    std::unique_ptr<waiter> w, DetectionTask task) {
+  if (auto ok = co_await self->ensure_connected(); !ok) {
+    self->finish(w.release(), fail(std::move(ok).error()));
+    co_return;
   }
-  (*w.outcome ? count.completed : count.failed).fetch_add(1, std::memory_order_relaxed);
-  co_return std::move(*w.outcome);
+  self->enqueue(std::move(w), task);
 }
 
 interprocess_client::interprocess_client(asio::any_io_executor executor, ipc_config config)
@@ -260,9 +369,20 @@ asio::awaitable<result<void>> interprocess_client::async_connect() {
 
 asio::awaitable<result<DetectionResult>> interprocess_client::async_send_task(
     DetectionTask task, std::optional<std::chrono::milliseconds> timeout) {
-  auto self = state_;
-  const auto limit = timeout.value_or(std::chrono::milliseconds(self->config.read_timeout_ms));
-  co_return co_await asio::co_spawn(self->strand, self->send(std::move(task), limit), asio::use_awaitable);
+  const auto limit = timeout.value_or(std::chrono::milliseconds(state_->config.read_timeout_ms));
+  // No coroutine of our own per call: the caller's coroutine waits on a
+  // plain asynchronous operation that runs on the strand.
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<DetectionResult>)>(
+      [self = state_, limit](auto handler, DetectionTask t) {
+        using handler_type = std::decay_t<decltype(handler)>;
+        std::unique_ptr<state::waiter> w = std::make_unique<state::waiter_op<handler_type>>(std::move(handler));
+        w->timeout = limit;
+        w->deadline = clock::now() + limit;
+        asio::dispatch(self->strand, [self, w = std::move(w), t = std::move(t)]() mutable {
+          self->start_send(std::move(w), std::move(t));
+        });
+      },
+      asio::use_awaitable, std::move(task));
 }
 
 void interprocess_client::close() {

@@ -739,6 +739,54 @@ TEST(InterprocessServer, StopIsImmediateAndFailsThePendingCall) {
   EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
 }
 
+TEST(InterprocessClient, ACallWithAShorterTimeoutTimesOutWhileALongerOneKeepsWaiting) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  arrival_counter arrivals(2);
+  interprocess_server server(cfg);
+  server.set_handler(never_answering_handler(arrivals));
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto patient =
+      io.spawn(client.async_send_task(tasks::new_test_task("patient-1", wire::ENUMERATE_PROCESSES), 2 * patience));
+  auto hasty = io.spawn(client.async_send_task(tasks::new_test_task("hasty-1", wire::ENUMERATE_PROCESSES), 200ms));
+  ASSERT_EQ(hasty.wait_for(patience), std::future_status::ready) << "the shorter deadline waited for the longer";
+  auto r = hasty.get();
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::timeout)) << r.error().message();
+  EXPECT_NE(r.error().message().find("hasty-1"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("200 ms"), std::string::npos) << r.error().message();
+  ASSERT_TRUE(arrivals.wait_all(patience));
+  EXPECT_NE(patient.wait_for(0s), std::future_status::ready) << "the longer call ended with the shorter one";
+
+  server.stop();
+  ASSERT_EQ(patient.wait_for(patience), std::future_status::ready);
+  auto p = patient.get();
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(p.error().is(errc::peer_closed)) << p.error().message();
+  EXPECT_EQ(client.stats().tasks_failed, 2U);
+}
+
+TEST(InterprocessClient, CallsSharingATaskIdAreEachAnswered) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(answer_with_tag);
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  std::vector<std::future<result<DetectionResult>>> answers;
+  for (int i = 0; i < 3; ++i) answers.push_back(io.spawn(client.async_send_task(tagged_task("twin"), patience)));
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(patience), std::future_status::ready);
+    EXPECT_EQ(mismatch(answer.get(), "twin"), "");
+  }
+  EXPECT_EQ(client.stats().tasks_completed, 3U);
+}
+
 // ---- client-side errors -------------------------------------------------------------
 
 /// The errc of one call by each client, as integers (0: success, -1: not an ipc error).
