@@ -26,11 +26,17 @@ constexpr const char* exit_status_help =
     "Settings come from defaults, then --config FILE (keys under ipc:), then DAEMONEYE_IPC_* variables\n"
     "(e.g. DAEMONEYE_IPC_ENDPOINT_PATH), then --endpoint and --timeout-ms.";
 
+#ifdef _WIN32
+constexpr const char* endpoint_help =
+    "Collector pipe name, \\\\.\\pipe\\... (default: from config, else the platform default)";
+#else
+constexpr const char* endpoint_help = "Collector socket path (default: from config, else the platform default)";
+#endif
+
 void add_global_options(CLI::App& app, global_options& options) {
-  app.add_option("--endpoint", options.endpoint,
-                 "Collector socket path (default: from config, else the platform default)")
-      ->type_name("PATH")
-      ->check([](const std::string& path) { return path.empty() ? std::string("the path must not be empty") : ""; });
+  app.add_option("--endpoint", options.endpoint, endpoint_help)->type_name("PATH")->check([](const std::string& path) {
+    return path.empty() ? std::string("the path must not be empty") : "";
+  });
   app.add_option("--config", options.config_file, "YAML or TOML file with an ipc: section")->type_name("FILE");
   app.add_flag("--json", options.json, "Print results as JSON (protobuf field names)");
   app.add_option("--timeout-ms", options.timeout_ms, "Connect, read and write timeout in milliseconds")
@@ -50,6 +56,9 @@ exit_code run_cli(int argc, const char* const* argv, std::ostream& out, std::ost
                "daemoneye-cli");
   // Set before the subcommands exist: CLI11 copies these into each one.
   app.fallthrough();  // global options may follow the subcommand: `daemoneye-cli ps --endpoint X`
+  // CLI11 reads "/name" as an option on Windows by default; here it stays a
+  // positional argument (a path), as on every other platform.
+  app.allow_windows_style_options(false);
   app.failure_message([](const CLI::App* /*app*/, const CLI::Error& e) {
     return "daemoneye-cli: " + one_line(e.what()) + " - run 'daemoneye-cli --help' for usage\n";
   });

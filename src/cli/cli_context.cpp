@@ -2,7 +2,8 @@
 #include "cli/cli_context.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
+
+#include "cli/platform.hpp"
 
 namespace daemoneye::cli {
 
@@ -69,7 +70,7 @@ ipc::result<ipc::DetectionResult> cli_context::request(const ipc::DetectionTask&
   return client->send_task(task);
 }
 
-std::string cli_context::next_task_id() { return fmt::format("cli-{}-{}", ::getpid(), ++task_counter_); }
+std::string cli_context::next_task_id() { return fmt::format("cli-{}-{}", platform::process_id(), ++task_counter_); }
 
 exit_code cli_context::report(const ipc::ipc_error& error) { return report(exit_code_of(error), error.message()); }
 

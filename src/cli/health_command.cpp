@@ -1,14 +1,12 @@
 // `health-check`: asks the collector for its built-in health answer.
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <system_error>
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include "cli/json_output.hpp"
+#include "cli/platform.hpp"
 #include "cli/subcommands.hpp"
 #include "cli/user_names.hpp"
 
@@ -32,10 +30,12 @@ std::string format_uptime(std::uint64_t ms) {
   return fmt::format("{}s", s);
 }
 
-/// What --verbose adds: the endpoint as this process sees it, and the round trip.
+/// What --verbose adds: the endpoint as this process sees it, and the round
+/// trip. A Windows named pipe has no file mode or owner uid: neither `file`
+/// nor `stat_error` is set for it.
 struct endpoint_facts {
   std::string path;
-  std::optional<struct stat> st;
+  std::optional<platform::file_mode_owner> file;
   std::string stat_error;
   std::optional<std::string> owner_name;
   double round_trip_ms = 0;
@@ -45,17 +45,17 @@ endpoint_facts inspect_endpoint(const std::string& path, std::chrono::nanosecond
   endpoint_facts facts;
   facts.path = path;
   facts.round_trip_ms = std::chrono::duration<double, std::milli>(round_trip).count();
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    facts.st = st;
-    facts.owner_name = lookup_user_name(st.st_uid);
+  if (!platform::endpoints_are_files) return facts;
+  if (auto file = platform::stat_file(path)) {
+    facts.file = *file;
+    facts.owner_name = lookup_user_name(file->uid);
   } else {
-    facts.stat_error = std::error_code(errno, std::system_category()).message();
+    facts.stat_error = file.error().message();
   }
   return facts;
 }
 
-std::string mode_text(const struct stat& st) { return fmt::format("{:04o}", st.st_mode & 07777U); }
+std::string mode_text(const platform::file_mode_owner& file) { return fmt::format("{:04o}", file.mode & 07777U); }
 
 /// `h` is null when the collector sent no health details.
 void print_text(cli_context& ctx, const ipc::ServerHealth* h, const std::optional<endpoint_facts>& facts) {
@@ -76,10 +76,10 @@ void print_text(cli_context& ctx, const ipc::ServerHealth* h, const std::optiona
   }
   if (!facts) return;
   line("endpoint", facts->path);
-  if (facts->st) {
-    line("mode", mode_text(*facts->st));
-    line("owner", fmt::format("{} ({})", facts->st->st_uid, facts->owner_name.value_or("no user entry")));
-  } else {
+  if (facts->file) {
+    line("mode", mode_text(*facts->file));
+    line("owner", fmt::format("{} ({})", facts->file->uid, facts->owner_name.value_or("no user entry")));
+  } else if (platform::endpoints_are_files) {
     line("mode", "unknown (stat: " + facts->stat_error + ")");
     line("owner", "unknown");
   }
@@ -90,9 +90,9 @@ void print_json(cli_context& ctx, const ipc::ServerHealth& h, const std::optiona
   std::vector<std::pair<std::string, std::string>> extra;
   if (facts) {
     extra.emplace_back("endpoint_path", json_quote(facts->path));
-    if (facts->st) {
-      extra.emplace_back("endpoint_mode", json_quote(mode_text(*facts->st)));
-      extra.emplace_back("endpoint_uid", std::to_string(facts->st->st_uid));
+    if (facts->file) {
+      extra.emplace_back("endpoint_mode", json_quote(mode_text(*facts->file)));
+      extra.emplace_back("endpoint_uid", std::to_string(facts->file->uid));
       extra.emplace_back("endpoint_user", facts->owner_name ? json_quote(*facts->owner_name) : "null");
     }
     extra.emplace_back("round_trip_ms", fmt::format("{:.3f}", facts->round_trip_ms));
@@ -126,7 +126,9 @@ exit_code run_health(cli_context& ctx, const health_options& options) {
 void add_health_command(CLI::App& parent, cli_context& ctx) {
   auto options = std::make_shared<health_options>();
   auto* cmd = parent.add_subcommand("health-check", "Check that the collector answers; show its version and load");
-  cmd->add_flag("-v,--verbose", options->verbose, "Also show the endpoint's mode and owner, and the round-trip time");
+  cmd->add_flag("-v,--verbose", options->verbose,
+                platform::endpoints_are_files ? "Also show the endpoint's mode and owner, and the round-trip time"
+                                              : "Also show the endpoint and the round-trip time");
   cmd->callback([&ctx, options] { ctx.set_action([&ctx, options] { return run_health(ctx, *options); }); });
 }
 

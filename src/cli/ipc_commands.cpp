@@ -1,8 +1,6 @@
 // The `ipc` group: `ipc test`, an end-to-end check of a running collector.
 // Further subcommands (`ipc bench`) join the group returned by add_ipc_commands.
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -15,11 +13,11 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/json_output.hpp"
+#include "cli/platform.hpp"
+#include "cli/scratch_file.hpp"
+#include "cli/sha256.hpp"
 #include "cli/subcommands.hpp"
 
 namespace daemoneye::cli {
@@ -42,7 +40,8 @@ std::filesystem::path default_scratch_dir() {
     // Read once, before anything could call setenv; the CLI has one thread.
     const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
     std::error_code ec;
-    if (value != nullptr && *value != '\0' && std::filesystem::is_directory(value, ec) && ::access(value, W_OK) == 0) {
+    if (value != nullptr && *value != '\0' && std::filesystem::is_directory(value, ec) &&
+        platform::may_create_files_in(value)) {
       return value;
     }
   }
@@ -50,64 +49,6 @@ std::filesystem::path default_scratch_dir() {
   auto dir = std::filesystem::temp_directory_path(ec);
   return ec ? std::filesystem::path("/tmp") : dir;
 }
-
-std::string errno_message() { return std::error_code(errno, std::system_category()).message(); }
-
-/// SHA-256 of `data` as lower-case hex, computed here to compare with the collector's.
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL EVP_Digest(sha256) failed");
-  }
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
-/// A file with known content for the hash steps, removed when destroyed.
-/// Resource type. Mode 0644: the collector may run as another user.
-class scratch_file {
- public:
-  static ipc::result<scratch_file> create(const std::filesystem::path& dir, std::string_view content) {
-    std::string name = (dir / "daemoneye-cli-ipc-test-XXXXXX").string();
-    const int fd = ::mkstemp(name.data());
-    if (fd < 0) {
-      return ipc::fail(ipc::errc::io, fmt::format("cannot create a scratch file in {}: {} - choose a writable "
-                                                  "directory with --scratch-dir",
-                                                  dir.string(), errno_message()));
-    }
-    scratch_file file(name);
-    std::string_view rest = content;
-    while (!rest.empty()) {
-      const auto n = ::write(fd, rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        auto why = errno_message();
-        ::close(fd);
-        return ipc::fail(ipc::errc::io, fmt::format("cannot write {}: {}", name, why));
-      }
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    ::fchmod(fd, 0644);
-    ::close(fd);
-    return file;
-  }
-
-  scratch_file(scratch_file&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-  scratch_file& operator=(scratch_file&&) = delete;
-  scratch_file(const scratch_file&) = delete;
-  scratch_file& operator=(const scratch_file&) = delete;
-  ~scratch_file() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
- private:
-  explicit scratch_file(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
 
 /// The outcome of one step: `runs` tasks of one kind, each answer checked.
 struct step_report {
@@ -186,15 +127,18 @@ const ipc::ProcessRecord* find_pid(const ipc::DetectionResult& r, std::uint32_t 
   return nullptr;
 }
 
-/// The answer must list this process with its real parent.
+/// The answer must list this process with its real parent (where the system can tell the parent).
 std::optional<std::string> expect_self(const ipc::DetectionResult& r) {
   if (auto why = expect_success(r)) return why;
-  const auto self = static_cast<std::uint32_t>(::getpid());
-  const auto parent = static_cast<std::uint32_t>(::getppid());
+  const auto self = platform::process_id();
   const auto* record = find_pid(r, self);
   if (record == nullptr) return fmt::format("own pid {} missing from the {} records", self, r.processes_size());
-  if (!record->has_ppid()) return fmt::format("own pid {} has no ppid (expected {})", self, parent);
-  if (record->ppid() != parent) return fmt::format("own pid {} has ppid {}, expected {}", self, record->ppid(), parent);
+  const auto parent = platform::parent_process_id();
+  if (!parent) return std::nullopt;
+  if (!record->has_ppid()) return fmt::format("own pid {} has no ppid (expected {})", self, *parent);
+  if (record->ppid() != *parent) {
+    return fmt::format("own pid {} has ppid {}, expected {}", self, record->ppid(), *parent);
+  }
   return std::nullopt;
 }
 
@@ -255,7 +199,7 @@ std::vector<step_report> run_steps(cli_context& ctx, ipc::blocking_client& clien
       "monitor_process_tree",
       [](std::string id) {
         auto task = ipc::tasks::new_test_task(std::move(id), wire::MONITOR_PROCESS_TREE);
-        task.mutable_process_filter()->add_pids(static_cast<std::uint32_t>(::getpid()));
+        task.mutable_process_filter()->add_pids(platform::process_id());
         return task;
       },
       expect_self));
@@ -337,8 +281,8 @@ void print_json(cli_context& ctx, const test_setup& setup, const std::vector<ste
 exit_code run_test(cli_context& ctx, const test_options& options) {
   auto client = ctx.connect();
   if (!client) return ctx.report(client.error());
-  const std::string content =
-      fmt::format("daemoneye-cli ipc test scratch file of pid {}\nknown content for CHECK_PROCESS_HASH\n", ::getpid());
+  const std::string content = fmt::format(
+      "daemoneye-cli ipc test scratch file of pid {}\nknown content for CHECK_PROCESS_HASH\n", platform::process_id());
   const auto dir = options.scratch_dir.empty() ? default_scratch_dir() : std::filesystem::path(options.scratch_dir);
   auto file = scratch_file::create(dir, content);
   if (!file) return ctx.report(exit_code::failed, file.error().message());

@@ -1,14 +1,25 @@
 // getpwuid_r with a growing buffer (sysconf's hint may be absent or too small).
+// Windows has no uids (a collector there reports what it likes as user_id):
+// every lookup finds nothing, so the text is shown as the collector sent it.
 #include "cli/user_names.hpp"
 
-#include <cerrno>
 #include <charconv>
+
+#ifndef _WIN32
+#include <cerrno>
 #include <vector>
 
 #include <pwd.h>
 #include <unistd.h>
+#endif
 
 namespace daemoneye::cli {
+
+#ifdef _WIN32
+
+std::optional<std::string> lookup_user_name(std::uint32_t /*uid*/) { return std::nullopt; }
+
+#else
 
 std::optional<std::string> lookup_user_name(std::uint32_t uid) {
   const long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
@@ -25,6 +36,8 @@ std::optional<std::string> lookup_user_name(std::uint32_t uid) {
     return std::string(entry.pw_name);
   }
 }
+
+#endif
 
 std::string user_names::display(std::string_view uid_text) {
   std::uint32_t uid = 0;

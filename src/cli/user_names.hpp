@@ -1,5 +1,6 @@
 // user_names: uid -> user name through the system's password database
 // (getpwuid_r), cached per run because a process table repeats few uids.
+// Windows has no uids: there every lookup finds nothing.
 //
 //   user_names users;
 //   users.display("1000");   // "alice", or "1000" when the uid has no entry
@@ -13,7 +14,8 @@
 
 namespace daemoneye::cli {
 
-/// The name of `uid`, or nullopt when the password database has no entry.
+/// The name of `uid`, or nullopt when the password database has no entry
+/// (always nullopt on Windows).
 std::optional<std::string> lookup_user_name(std::uint32_t uid);
 
 /// Value type holding a cache. Not thread-safe.
