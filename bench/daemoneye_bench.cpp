@@ -48,6 +48,8 @@ floor) of the same byte sizes; the server runs in a forked child process.
   --iterations N       a fixed number of operations per row per round instead of --seconds
   --handler KIND       sync (a plain function on the blocking pool, as procmond), inline (a plain function
                        declared non-blocking, run on the I/O threads) or async (a coroutine); default sync
+  --in-place           with sync or inline: the handler writes its answer into a result message the
+                       server reuses (interprocess_server::in_place_handler) instead of returning it
   --server-threads N   server worker threads (default 0: one per hardware thread, as procmond)
   --client-threads N   io_context threads of the 8-connection pipelined row (default: CPUs, at most 8)
   --server-log PATH    where the servers' logs go (default /dev/null)
@@ -65,6 +67,7 @@ struct options {
   run_limits limits;
   bool sync_handler = true;
   bool inline_handler = false;
+  bool in_place = false;
   std::uint32_t server_threads = 0;
   unsigned client_threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
   std::string server_log = "/dev/null";
@@ -113,6 +116,8 @@ options parse_options(int argc, char** argv) {
       if (v != "sync" && v != "inline" && v != "async") die("--handler is sync, inline or async");
       o.sync_handler = v != "async";
       o.inline_handler = v == "inline";
+    } else if (arg == "--in-place") {
+      o.in_place = true;
     } else if (arg == "--server-threads") {
       if (!parse_number(value(), o.server_threads)) die("--server-threads needs an integer");
     } else if (arg == "--client-threads") {
@@ -140,6 +145,7 @@ options parse_options(int argc, char** argv) {
       die(fmt::format("unknown option {}", arg));
     }
   }
+  if (o.in_place && !o.sync_handler) die("--in-place needs --handler sync or inline");
   return o;
 }
 
@@ -192,6 +198,7 @@ int run(const options& opt) {
   const echo_server_options server_opts{.endpoint = dir.file("ipc.sock"),
                                         .sync_handler = opt.sync_handler,
                                         .inline_handler = opt.inline_handler,
+                                        .in_place = opt.in_place,
                                         .threads = opt.server_threads,
                                         .log_path = opt.server_log,
                                         .log_level = "info",
@@ -384,6 +391,7 @@ int run(const options& opt) {
   desc.handler = !opt.sync_handler    ? "async (coroutine)"
                  : opt.inline_handler ? "sync, inline on the I/O threads"
                                       : "sync on the blocking pool (as procmond)";
+  if (opt.sync_handler && opt.in_place) desc.handler += ", answer written in place";
   desc.cpus = std::thread::hardware_concurrency();
   desc.server_threads = memory.empty() ? 0 : memory.front().usage.threads;
   desc.client_threads = opt.client_threads;

@@ -100,12 +100,24 @@ int run_echo_server(const echo_server_options& options, child_channel& channel) 
   const auto service = make_collector();
 
   ipc::interprocess_server server(std::move(*config));
-  if (options.sync_handler) {
+  const auto execution =
+      options.inline_handler ? ipc::handler_execution::inline_on_io_thread : ipc::handler_execution::blocking_pool;
+  if (options.sync_handler && options.in_place) {
+    server.set_handler(ipc::interprocess_server::in_place_handler(
+                           [&prebuilt, svc = service.get()](const ipc::DetectionTask& task, ipc::DetectionResult& out) {
+                             if (svc != nullptr && workload::kind_of(task) == workload::kind::enumerate) {
+                               out = svc->handle(task);
+                             } else {
+                               workload::answer_into(task, prebuilt, out);
+                             }
+                           }),
+                       execution);
+  } else if (options.sync_handler) {
     server.set_handler(
         ipc::interprocess_server::sync_handler([&prebuilt, svc = service.get()](const ipc::DetectionTask& task) {
           return answer_sync(task, prebuilt, svc);
         }),
-        options.inline_handler ? ipc::handler_execution::inline_on_io_thread : ipc::handler_execution::blocking_pool);
+        execution);
   } else {
     server.set_handler(
         ipc::interprocess_server::async_handler([&prebuilt, svc = service.get()](ipc::DetectionTask task) {

@@ -164,6 +164,17 @@ DetectionResult answer(DetectionTask&& task, const DetectionResult& prebuilt) {
   return r;
 }
 
+void answer_into(const DetectionTask& task, const DetectionResult& prebuilt, DetectionResult& out) {
+  switch (kind_of(task)) {
+    case kind::records: out.CopyFrom(prebuilt); break;
+    case kind::echo: out.set_metrics_text(task.metadata()); break;
+    case kind::empty:
+    case kind::enumerate: break;
+  }
+  out.set_task_id(task.task_id());
+  out.set_success(true);
+}
+
 std::size_t frame_bytes(const google::protobuf::MessageLite& message) {
   return ipc::framed_header_size + message.ByteSizeLong();
 }

@@ -57,6 +57,9 @@ kind kind_of(const DetectionTask& task) noexcept;
 DetectionResult answer(const DetectionTask& task, const DetectionResult& prebuilt);
 /// As above, but moves the echo padding out of `task` instead of copying it.
 DetectionResult answer(DetectionTask&& task, const DetectionResult& prebuilt);
+/// The same answer written into `out` (cleared by the caller), reusing what
+/// `out` already holds: the form of an in-place handler.
+void answer_into(const DetectionTask& task, const DetectionResult& prebuilt, DetectionResult& out);
 
 /// Encoded frame size (header + payload) of `message` under the default framed codec.
 std::size_t frame_bytes(const google::protobuf::MessageLite& message);

@@ -179,12 +179,21 @@ interprocess_server::~interprocess_server() {
 void interprocess_server::set_handler(async_handler handler) {
   impl_->ctx->async_handler = std::move(handler);
   impl_->ctx->sync_handler = nullptr;
+  impl_->ctx->in_place_handler = nullptr;
 }
 
 void interprocess_server::set_handler(sync_handler handler, handler_execution execution) {
   impl_->ctx->sync_handler = std::move(handler);
   impl_->ctx->sync_execution = execution;
   impl_->ctx->async_handler = nullptr;
+  impl_->ctx->in_place_handler = nullptr;
+}
+
+void interprocess_server::set_handler(in_place_handler handler, handler_execution execution) {
+  impl_->ctx->in_place_handler = std::move(handler);
+  impl_->ctx->sync_execution = execution;
+  impl_->ctx->async_handler = nullptr;
+  impl_->ctx->sync_handler = nullptr;
 }
 
 void interprocess_server::set_capabilities(CollectionCapabilities capabilities) {
@@ -215,7 +224,7 @@ result<void> interprocess_server::start() {
                                  s.ctx->started);
     s.ctx->global_limit.store(true);
   }
-  if (s.ctx->sync_handler && s.ctx->sync_execution == handler_execution::blocking_pool)
+  if (s.ctx->has_plain_handler() && s.ctx->sync_execution == handler_execution::blocking_pool)
     s.ctx->blocking_pool = std::make_unique<asio::thread_pool>(s.threads);
 
   std::weak_ptr<impl> weak = impl_;

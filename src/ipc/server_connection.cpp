@@ -102,6 +102,7 @@ asio::awaitable<void> server_connection::read_loop() {
     }
     in_batch_ = false;
     start_write();
+    spent_results_.clear();
     if (closed_ || reading_stopped_) break;
     if (slots_full) {
       // A finished write or handler frees slots and signals; check again
@@ -200,7 +201,7 @@ void server_connection::on_frame(std::span<const std::byte> payload) {
                                          config_->flow_control.max_pending));
     return;
   }
-  if (!ctx_->async_handler && !ctx_->sync_handler) {
+  if (!ctx_->async_handler && !ctx_->has_plain_handler()) {
     reject(wire::UNSUPPORTED_TASK, "no handler is registered on this server");
     return;
   }
@@ -226,12 +227,15 @@ std::optional<std::string> server_connection::check_sequence(std::uint64_t seque
 void server_connection::dispatch(DetectionTask& task, clock::time_point received) {
   if (!ctx_->async_handler && ctx_->sync_execution == handler_execution::inline_on_io_thread) {
     // Run here and now: no thread hand-off, nothing to track, and the task
-    // message stays with the connection for the next frame.
+    // message stays with the connection for the next frame. An in-place
+    // handler fills the connection's reused result; a result returned by
+    // value is destroyed once the batch's answers are on their way.
     ctx_->pending.fetch_add(1, std::memory_order_relaxed);
-    DetectionResult result;
+    DetectionResult& result = ctx_->in_place_handler ? result_ : spent_results_.emplace_back();
+    result.Clear();
     std::exception_ptr ep;
     try {
-      result = ctx_->sync_handler(task);
+      ctx_->run_plain_handler(task, result);
     } catch (...) {
       ep = std::current_exception();
     }
@@ -262,23 +266,35 @@ void server_connection::dispatch(DetectionTask& task, clock::time_point received
                    log_exception{id_, "handler"});
   } else {
     // Plain functions may block; they run on the handler pool and post back.
-    auto done = [self = shared_from_this(), slot](std::exception_ptr ep, DetectionResult result) {
+    // An in-place handler gets a message recycled from earlier answers.
+    std::unique_ptr<DetectionResult> out;
+    if (ctx_->in_place_handler && !spare_results_.empty()) {
+      out = std::move(spare_results_.back());
+      spare_results_.pop_back();
+      out->Clear();
+    } else {
+      out = std::make_unique<DetectionResult>();
+    }
+    auto done = [self = shared_from_this(), slot](std::exception_ptr ep, std::unique_ptr<DetectionResult> result) {
       asio::post(self->executor_, [self, slot, ep = std::move(ep), result = std::move(result)]() mutable {
-        self->handler_done(slot, ep, std::move(result));
+        self->handler_done(slot, ep, *result);
+        if (self->ctx_->in_place_handler && self->spare_results_.size() < max_spare_results) {
+          self->spare_results_.push_back(std::move(result));
+        }
       });
     };
-    asio::post(*ctx_->blocking_pool, [ctx = ctx_, task = std::move(task), done = std::move(done)]() mutable {
-      DetectionResult result;
-      std::exception_ptr ep;
-      try {
-        result = ctx->sync_handler(task);
-      } catch (...) {
-        ep = std::current_exception();
-      }
-      // Moved, not copied: the io thread must hold the last reference to the
-      // exception, or this thread destroys it while that one reads it.
-      done(std::move(ep), std::move(result));
-    });
+    asio::post(*ctx_->blocking_pool,
+               [ctx = ctx_, task = std::move(task), out = std::move(out), done = std::move(done)]() mutable {
+                 std::exception_ptr ep;
+                 try {
+                   ctx->run_plain_handler(task, *out);
+                 } catch (...) {
+                   ep = std::current_exception();
+                 }
+                 // Moved, not copied: the io thread must hold the last reference to the
+                 // exception, or this thread destroys it while that one reads it.
+                 done(std::move(ep), std::move(out));
+               });
   }
 }
 
@@ -291,10 +307,10 @@ asio::awaitable<void> server_connection::run_async_handler(std::shared_ptr<serve
   } catch (...) {
     ep = std::current_exception();
   }
-  self->handler_done(slot, std::move(ep), std::move(result));
+  self->handler_done(slot, ep, result);
 }
 
-void server_connection::handler_done(std::uint64_t slot, std::exception_ptr error, DetectionResult result) {
+void server_connection::handler_done(std::uint64_t slot, const std::exception_ptr& error, DetectionResult& result) {
   auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [slot](const in_flight& f) { return f.slot == slot; });
   if (it == in_flight_.end()) return;  // already answered HANDLER_TIMEOUT, or the connection closed
   const in_flight f = std::move(*it);
@@ -473,6 +489,8 @@ asio::awaitable<void> server_connection::watchdog() {
       // Nothing is being written: give back what large answers grew.
       if (writing_.capacity() > frame_decoder::read_chunk) writing_ = byte_buffer{};
       if (out_.capacity() > frame_decoder::read_chunk) out_ = byte_buffer{};
+      result_ = DetectionResult{};
+      spare_results_.clear();
     }
     watchdog_timer_.expires_at(next);
     co_await watchdog_timer_.async_wait(use_nothrow_awaitable);

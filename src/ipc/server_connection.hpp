@@ -54,7 +54,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   void on_frame(std::span<const std::byte> payload);
   void dispatch(DetectionTask& task, clock::time_point received);
   /// A handler finished the task in `slot` (coroutine or pool).
-  void handler_done(std::uint64_t slot, std::exception_ptr error, DetectionResult result);
+  void handler_done(std::uint64_t slot, const std::exception_ptr& error, DetectionResult& result);
   /// Answers a task its handler finished.
   void complete(const in_flight& task, const std::exception_ptr& error, DetectionResult& result);
   void answer(DetectionResult& result, int task_type, clock::time_point received);
@@ -85,7 +85,11 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   std::string peer_;
 
   frame_decoder decoder_;
-  DetectionTask task_;   // the task being decoded; reused while handlers run inline
+  DetectionTask task_;                          // the task being decoded; reused while handlers run inline
+  DetectionResult result_;                      // an inline in-place handler's answer, reused
+  std::vector<DetectionResult> spent_results_;  // inline answers returned by value, freed after the write
+  std::vector<std::unique_ptr<DetectionResult>> spare_results_;  // for in-place handlers on the pool
+  static constexpr std::size_t max_spare_results = 4;
   byte_buffer out_;      // answers waiting for the writer
   byte_buffer writing_;  // the batch being written
   std::size_t unwritten_answers_ = 0;

@@ -30,7 +30,8 @@ struct server_context {
   std::unique_ptr<asio::thread_pool> blocking_pool;  // runs sync handlers
   interprocess_server::async_handler async_handler;
   interprocess_server::sync_handler sync_handler;
-  handler_execution sync_execution = handler_execution::blocking_pool;
+  interprocess_server::in_place_handler in_place_handler;
+  handler_execution sync_execution = handler_execution::blocking_pool;  // of either plain-function kind
   CollectionCapabilities capabilities;
   std::function<std::string()> metrics_provider;
   server_observer* observer = nullptr;
@@ -63,6 +64,16 @@ struct server_context {
 
   explicit server_context(unsigned threads) {
     for (unsigned i = 0; i < threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
+  }
+
+  [[nodiscard]] bool has_plain_handler() const noexcept { return sync_handler || in_place_handler; }
+  /// Runs the plain-function handler for `task`; its answer ends up in `result`.
+  void run_plain_handler(const DetectionTask& task, DetectionResult& result) const {
+    if (in_place_handler) {
+      in_place_handler(task, result);
+    } else {
+      result = sync_handler(task);
+    }
   }
 
   /// The io_context for the next connection (round robin).

@@ -390,6 +390,76 @@ TEST(InterprocessServer, ThrowingInlineHandlerIsAnsweredHandlerFailedAndTheConne
   EXPECT_EQ(server.stats().connections_accepted, 1U);
 }
 
+/// Sends two tasks, one after the other on one connection, to a server whose
+/// in-place handler runs as `execution`, and checks that the handler got the
+/// same result message both times, cleared.
+void check_in_place_handler_reuses_a_cleared_result(handler_execution execution) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  std::mutex mutex;
+  std::vector<const DetectionResult*> seen;
+  std::vector<bool> arrived_empty;
+  interprocess_server server(cfg);
+  server.set_handler(
+      [&](const DetectionTask& task, DetectionResult& result) {
+        {
+          const std::lock_guard lock(mutex);
+          seen.push_back(&result);
+          arrived_empty.push_back(result.ByteSizeLong() == 0);
+        }
+        result.set_success(true);
+        result.set_task_id(task.task_id());
+        result.add_processes()->set_name("payload-of-" + task.task_id());
+      },
+      execution);
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  for (const std::string id : {"in-place-1", "in-place-2"}) {
+    auto r = client.send_task(tagged_task(id));
+    EXPECT_EQ(mismatch(r, id), "");
+  }
+  server.stop();
+  const std::lock_guard lock(mutex);
+  ASSERT_EQ(seen.size(), 2U);
+  EXPECT_EQ(seen[0], seen[1]) << "the second task got a fresh result message";
+  EXPECT_EQ(arrived_empty, (std::vector<bool>{true, true})) << "the reused result was not cleared";
+}
+
+TEST(InterprocessServer, InlineInPlaceHandlerFillsAReusedClearedResult) {
+  check_in_place_handler_reuses_a_cleared_result(handler_execution::inline_on_io_thread);
+}
+
+TEST(InterprocessServer, PooledInPlaceHandlerFillsAReusedClearedResult) {
+  check_in_place_handler_reuses_a_cleared_result(handler_execution::blocking_pool);
+}
+
+TEST(InterprocessServer, ThrowingInPlaceHandlerIsAnsweredHandlerFailedNotWithWhatItHalfWrote) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(
+      [](const DetectionTask& task, DetectionResult& result) {
+        result.set_success(true);
+        result.add_processes()->set_name("half-written");
+        if (task.metadata() == "throw") throw std::runtime_error("in-place collector exploded");
+        result.set_task_id(task.task_id());
+      },
+      handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  auto r = client.send_task(tasks::new_test_task("boom-in-place", wire::ENUMERATE_PROCESSES, "throw"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(r->success());
+  EXPECT_EQ(r->error_code(), wire::HANDLER_FAILED);
+  EXPECT_EQ(r->processes_size(), 0);
+  auto after = client.send_task(tasks::new_test_task("after-in-place", wire::ENUMERATE_PROCESSES));
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_TRUE(after->success());
+  EXPECT_EQ(after->processes_size(), 1);
+}
+
 // ---- concurrency -------------------------------------------------------------
 
 constexpr int concurrent_clients = 8;

@@ -90,6 +90,13 @@ class interprocess_server {
  public:
   using async_handler = std::function<asio::awaitable<DetectionResult>(DetectionTask)>;
   using sync_handler = std::function<DetectionResult(const DetectionTask&)>;
+  /// A plain function that writes its answer into `result` instead of
+  /// returning one. The server owns that message and reuses it, cleared, for
+  /// later tasks of the connection: an answer of many records then costs no
+  /// memory allocation once the connection is warm (build it with
+  /// add_processes() / mutable_*() or assign into it; do not keep references
+  /// to it after returning).
+  using in_place_handler = std::function<void(const DetectionTask&, DetectionResult& result)>;
 
   explicit interprocess_server(ipc_config config);
   interprocess_server(const interprocess_server&) = delete;
@@ -102,20 +109,30 @@ class interprocess_server {
   /// does not stall I/O; handler_execution::inline_on_io_thread runs it on
   /// the connection's thread instead (for handlers that never block).
   void set_handler(sync_handler handler, handler_execution execution = handler_execution::blocking_pool);
-  /// Any callable taking a task and returning DetectionResult or awaitable<DetectionResult>.
+  /// A plain function filling a reused result; runs as `execution` says.
+  void set_handler(in_place_handler handler, handler_execution execution = handler_execution::blocking_pool);
+  /// Any callable taking a task and returning DetectionResult or
+  /// awaitable<DetectionResult>, or taking (task, DetectionResult&).
   template <typename F>
-  requires(!std::is_same_v<std::decay_t<F>, async_handler> &&
-           !std::is_same_v<std::decay_t<F>, sync_handler>) void set_handler(F&& f) {
+  requires(!std::is_same_v<std::decay_t<F>, async_handler> && !std::is_same_v<std::decay_t<F>, sync_handler> &&
+           !std::is_same_v<std::decay_t<F>, in_place_handler>) void set_handler(F&& f) {
     if constexpr (std::is_invocable_r_v<asio::awaitable<DetectionResult>, F&, DetectionTask>) {
       set_handler(async_handler(std::forward<F>(f)));
+    } else if constexpr (std::is_invocable_v<F&, const DetectionTask&, DetectionResult&>) {
+      set_handler(in_place_handler(std::forward<F>(f)));
     } else {
       set_handler(sync_handler(std::forward<F>(f)));
     }
   }
-  /// A plain function run as `execution` says.
+  /// A plain function (either kind) run as `execution` says.
   template <typename F>
-  requires(!std::is_same_v<std::decay_t<F>, sync_handler>) void set_handler(F&& f, handler_execution execution) {
-    set_handler(sync_handler(std::forward<F>(f)), execution);
+  requires(!std::is_same_v<std::decay_t<F>, sync_handler> &&
+           !std::is_same_v<std::decay_t<F>, in_place_handler>) void set_handler(F&& f, handler_execution execution) {
+    if constexpr (std::is_invocable_v<F&, const DetectionTask&, DetectionResult&>) {
+      set_handler(in_place_handler(std::forward<F>(f)), execution);
+    } else {
+      set_handler(sync_handler(std::forward<F>(f)), execution);
+    }
   }
 
   /// What capability_negotiation answers (default: no domains).
