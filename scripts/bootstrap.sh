@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, and only those
 # that are missing. Idempotent; works as root or through sudo.
+#
+#   scripts/bootstrap.sh            the native build, tests, benchmarks and fuzzing
+#   scripts/bootstrap.sh windows    the MinGW-w64 cross build and wine (scripts/windows-deps.sh)
 set -euo pipefail
 
 packages=(
@@ -16,6 +19,16 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang libclang-rt-14-dev
 )
+if [ "${1:-}" = "windows" ]; then
+  # The compiler, wine to run the tests, and what building protobuf, ISA-L,
+  # yaml-cpp and prometheus-cpp from Debian's source packages takes.
+  packages=(
+    cmake ninja-build protobuf-compiler
+    g++-mingw-w64-x86-64-posix wine64
+    dpkg-dev autoconf automake libtool yasm
+    googletest
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

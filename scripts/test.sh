@@ -5,11 +5,14 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per fuzz target (default 30; 0 skips fuzzing)
 #   SANITIZERS     "asan tsan" (default) - extra preset runs of the suite; "" skips them
+#   WINDOWS        1 (default) - the Windows cross-build and its tests under wine
+#                  (scripts/windows-test.sh); 0 skips it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 SANITIZERS=${SANITIZERS-"asan tsan"}
+WINDOWS=${WINDOWS:-1}
 JOBS=${JOBS:-$(nproc)}
 started=$SECONDS
 
@@ -54,6 +57,11 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -f "$fuzz_runtime" ]; then
 elif [ "$FUZZ_SECONDS" -gt 0 ]; then
   echo "test.sh: clang's libFuzzer runtime not found ($fuzz_runtime); bootstrap installs libclang-rt-14-dev" >&2
   exit 1
+fi
+
+if [ "$WINDOWS" = 1 ]; then
+  step "windows cross-build + tests under wine"
+  JOBS=$JOBS bash scripts/windows-test.sh
 fi
 
 step "all tests passed"

@@ -19,6 +19,8 @@
 #include <toml++/toml.h>
 #include <yaml-cpp/yaml.h>
 
+#include "daemoneye/ipc/transport.hpp"
+
 #ifdef _WIN32
 #include <stdlib.h>
 #else
@@ -300,13 +302,13 @@ std::optional<std::string> closest(std::string_view wrong, Spell spell) {
 }
 
 std::string key_suggestion(std::string_view wrong) {
-  const auto near = closest(wrong, [](std::string_view key) { return std::string(key); });
-  return near ? fmt::format(" - did you mean \"{}\"?", *near) : std::string();
+  const auto nearest = closest(wrong, [](std::string_view key) { return std::string(key); });
+  return nearest ? fmt::format(" - did you mean \"{}\"?", *nearest) : std::string();
 }
 
 std::string env_suggestion(std::string_view wrong) {
-  const auto near = closest(wrong, [](std::string_view key) { return env_name(key); });
-  return near ? fmt::format(" - did you mean {}?", *near) : std::string();
+  const auto nearest = closest(wrong, [](std::string_view key) { return env_name(key); });
+  return nearest ? fmt::format(" - did you mean {}?", *nearest) : std::string();
 }
 
 result<void> apply_raw(ipc_config& config, const key_entry& entry, const raw_value& value, std::string_view where) {
@@ -575,6 +577,8 @@ result<void> validate(const ipc_config& config) {
     return invalid("endpoint_path is empty; set a path or leave it out to use the default " +
                    ipc_config::default_endpoint_path());
   }
+  // Too long for sun_path; on Windows, not a \\.\pipe\ name.
+  if (auto ok = validate_endpoint_path(config.endpoint_path); !ok) return invalid(ok.error().message());
   if (config.max_frame_bytes == 0 || config.max_frame_bytes > max_frame_bytes_limit) {
     return invalid(fmt::format("max_frame_bytes is {}; it must be between 1 and {} (64 MiB)", config.max_frame_bytes,
                                max_frame_bytes_limit));

@@ -81,6 +81,8 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
       }
       continue;
     }
+    // Usually `target`; on Windows possibly the context of an earlier call.
+    auto& io = ctx->io_of(stream->get_executor());
     auto cfg = current_config();
     const auto creds = stream->peer();
     if (!cfg->allowed_uids.empty() && (!creds.uid || std::find(cfg->allowed_uids.begin(), cfg->allowed_uids.end(),
@@ -104,7 +106,7 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
         busy_since_log = 0;
         last_busy_log = now;
       }
-      asio::co_spawn(target, reject_busy(std::move(*stream), cfg), [](const std::exception_ptr& ep) {
+      asio::co_spawn(io, reject_busy(std::move(*stream), cfg), [](const std::exception_ptr& ep) {
         if (ep) spdlog::error("answering SERVER_BUSY failed with an exception");
       });
       continue;
@@ -115,8 +117,7 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
     std::shared_ptr<server_connection> conn;
     {
       const std::lock_guard lock(mutex);
-      conn = std::make_shared<server_connection>(ctx, target.get_executor(), std::move(*stream), cfg,
-                                                 next_connection_id++);
+      conn = std::make_shared<server_connection>(ctx, io.get_executor(), std::move(*stream), cfg, next_connection_id++);
       connections.insert(conn);
     }
     conn->start();

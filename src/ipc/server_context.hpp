@@ -78,6 +78,14 @@ struct server_context {
 
   /// The io_context for the next connection (round robin).
   asio::io_context& pick_io() noexcept { return *ios[next_io.fetch_add(1, std::memory_order_relaxed) % ios.size()]; }
+  /// The io_context an accepted stream runs on (one of ios; see local_listener::async_accept).
+  asio::io_context& io_of(const asio::any_io_executor& executor) noexcept {
+    auto& context = asio::query(executor, asio::execution::context);
+    for (auto& io : ios) {
+      if (io.get() == &context) return *io;
+    }
+    return *ios.front();
+  }
 };
 
 }  // namespace daemoneye::ipc::detail

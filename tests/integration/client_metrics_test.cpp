@@ -17,7 +17,7 @@ using test::sample;
 TEST(ClientMetrics, CountersAndBreakerStateFollowTheClient) {
   test::temp_dir dir;
   ipc_config cfg;
-  cfg.endpoint_path = dir.file("procmond.sock");
+  cfg.endpoint_path = dir.endpoint("procmond.sock");
   cfg.threads = 1;
   cfg.client.max_attempts = 1;
   cfg.client.breaker_failure_threshold = 1;

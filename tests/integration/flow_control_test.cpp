@@ -27,7 +27,7 @@ using test::raw_connection;
 
 ipc_config config_in(const test::temp_dir& dir) {
   ipc_config cfg;
-  cfg.endpoint_path = dir.file("procmond.sock");
+  cfg.endpoint_path = dir.endpoint("procmond.sock");
   cfg.threads = 2;
   return cfg;
 }
@@ -359,7 +359,7 @@ TEST(SequenceNumbers, ClientDetectsAnAnswerWithTheWrongSequence) {
   EXPECT_EQ(client.sequence_errors(), 0U);
 
   // A peer that answers without echoing: a raw server on another socket.
-  const auto path = dir.file("liar.sock");
+  const auto path = dir.endpoint("liar.sock");
   int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -57,7 +57,7 @@ std::vector<std::byte> task_frame(const std::string& id, const codec_options& op
 class ProtocolErrors : public ::testing::Test {
  protected:
   ProtocolErrors() {
-    config_.endpoint_path = dir_.file("procmond.sock");
+    config_.endpoint_path = dir_.endpoint("procmond.sock");
     config_.threads = 2;
     config_.max_frame_bytes = small_max_frame;
   }

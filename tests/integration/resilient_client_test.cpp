@@ -44,7 +44,7 @@ CollectionCapabilities caps_of(std::initializer_list<MonitoringDomain> domains) 
 /// small backoff, a breaker that opens after three failures.
 ipc_config base_config(const test::temp_dir& dir, const std::string& name = "procmond.sock") {
   ipc_config cfg;
-  cfg.endpoint_path = dir.file(name);
+  cfg.endpoint_path = dir.endpoint(name);
   cfg.threads = 2;
   cfg.accept_timeout_ms = 2000;
   cfg.read_timeout_ms = 10000;

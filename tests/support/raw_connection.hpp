@@ -9,22 +9,16 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
+#include "daemoneye/ipc/detail/blocking_stream.hpp"
 #include "daemoneye/ipc/frame_decoder.hpp"
 #include "daemoneye/ipc/messages.hpp"
 
@@ -70,46 +64,38 @@ class raw_connection {
     enum kind_type { frame, eof, reset, timeout, protocol_error, io_error };
     kind_type kind = timeout;
     ipc::DetectionResult result;  ///< when kind == frame
-    std::string detail;           ///< errno text or decoder error otherwise
+    std::string detail;           ///< the OS's error text or the decoder's error otherwise
   };
 
   /// Connects to `path` (blocking); check connected() afterwards.
   explicit raw_connection(const std::string& path, ipc::codec_options opts = {}) : decoder_(opts) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
-      connect_errno_ = errno;
+    auto stream = ipc::detail::blocking_stream::connect(path, std::chrono::seconds(10));
+    if (!stream) {
+      connect_error_ = stream.error().message();
       return;
     }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), std::min(path.size(), sizeof(addr.sun_path) - 1));
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {  // NOLINT
-      connect_errno_ = errno;
-      close();
-    }
+    stream_ = std::move(*stream);
+    stream_.set_timeouts(std::chrono::seconds(10), std::chrono::seconds(10));
   }
   raw_connection(raw_connection&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)),
-        connect_errno_(other.connect_errno_),
+      : stream_(std::move(other.stream_)),
+        connect_error_(std::move(other.connect_error_)),
         decoder_(std::move(other.decoder_)),
         bytes_received_(other.bytes_received_) {}
   raw_connection& operator=(raw_connection&&) = delete;
   raw_connection(const raw_connection&) = delete;
   raw_connection& operator=(const raw_connection&) = delete;
-  ~raw_connection() { close(); }
+  ~raw_connection() = default;
 
-  [[nodiscard]] bool connected() const noexcept { return fd_ >= 0; }
-  [[nodiscard]] std::string connect_error() const { return std::strerror(connect_errno_); }
+  [[nodiscard]] bool connected() const noexcept { return stream_.is_open(); }
+  [[nodiscard]] const std::string& connect_error() const noexcept { return connect_error_; }
 
   /// Writes all of `bytes`; false if the peer is gone or the write failed.
   bool send(std::span<const std::byte> bytes) {
     while (!bytes.empty()) {
-      const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
+      const auto sent = stream_.send_some(bytes);
+      if (sent.status != ipc::detail::io_outcome::done) return false;
+      bytes = bytes.subspan(sent.bytes);
     }
     return true;
   }
@@ -130,21 +116,19 @@ class raw_connection {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return {outcome::timeout, {}, "no data"};
-      pollfd pfd{fd_, POLLIN, 0};
-      const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready == 0) return {outcome::timeout, {}, "no data"};
-      auto room = decoder_.prepare();
-      const auto n = ::recv(fd_, room.data(), room.size(), MSG_DONTWAIT);
-      if (n > 0) {
-        decoder_.commit(static_cast<std::size_t>(n));
-        bytes_received_ += static_cast<std::size_t>(n);
-        continue;
+      stream_.set_timeouts(left, std::chrono::seconds(10));
+      const auto got = stream_.receive_some(decoder_.prepare());
+      switch (got.status) {
+        case ipc::detail::io_outcome::done:
+          decoder_.commit(got.bytes);
+          bytes_received_ += got.bytes;
+          continue;
+        case ipc::detail::io_outcome::end_of_stream: return {outcome::eof, {}, {}};
+        case ipc::detail::io_outcome::reset: return {outcome::reset, {}, got.error.message()};
+        case ipc::detail::io_outcome::timed_out:
+        case ipc::detail::io_outcome::would_block: return {outcome::timeout, {}, "no data"};
+        case ipc::detail::io_outcome::failed: return {outcome::io_error, {}, got.error.message()};
       }
-      if (n == 0) return {outcome::eof, {}, {}};
-      if (errno == EINTR || errno == EAGAIN) continue;
-      if (errno == ECONNRESET) return {outcome::reset, {}, std::strerror(errno)};
-      return {outcome::io_error, {}, std::strerror(errno)};
     }
   }
 
@@ -167,14 +151,11 @@ class raw_connection {
   /// Bytes received so far, frames or not.
   [[nodiscard]] std::size_t bytes_received() const noexcept { return bytes_received_; }
 
-  void close() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+  void close() noexcept { stream_.close(); }
 
  private:
-  int fd_ = -1;
-  int connect_errno_ = 0;
+  ipc::detail::blocking_stream stream_;
+  std::string connect_error_;
   ipc::frame_decoder decoder_;
   std::size_t bytes_received_ = 0;
 };

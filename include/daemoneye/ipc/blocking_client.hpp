@@ -1,6 +1,7 @@
 // blocking_client: the client for programs without an event loop. Plain
-// system calls on one persistent connection, one task at a time; timeouts
-// are socket options, so a round trip costs one send and one receive.
+// system calls on one persistent connection, one task at a time, each bounded
+// by its timeout (socket options on Unix, so a round trip costs one send and
+// one receive; overlapped I/O on a Windows pipe).
 //
 //   blocking_client client(config);
 //   auto r = client.send_task(tasks::new_builtin_task("h-1", health_check_metadata));
@@ -12,6 +13,7 @@
 
 #include "daemoneye/ipc/byte_buffer.hpp"
 #include "daemoneye/ipc/config.hpp"
+#include "daemoneye/ipc/detail/blocking_stream.hpp"
 #include "daemoneye/ipc/error.hpp"
 #include "daemoneye/ipc/frame_decoder.hpp"
 #include "daemoneye/ipc/messages.hpp"
@@ -41,7 +43,7 @@ class blocking_client {
   result<void> round_trip(const DetectionTask& task, DetectionResult& out);
 
   void close() noexcept;
-  [[nodiscard]] bool is_connected() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] bool is_connected() const noexcept { return stream_.is_open(); }
   [[nodiscard]] const ipc_config& config() const noexcept { return config_; }
   /// Answers whose sequence number did not echo the task's (enable_sequence_numbers).
   [[nodiscard]] std::uint64_t sequence_errors() const noexcept { return sequence_errors_; }
@@ -55,7 +57,7 @@ class blocking_client {
 
   ipc_config config_;
   codec_options codec_;
-  std::intptr_t fd_ = -1;  // a descriptor on Unix, a HANDLE on Windows
+  detail::blocking_stream stream_;
   byte_buffer out_;
   frame_decoder decoder_;
   std::uint64_t next_sequence_ = 1;

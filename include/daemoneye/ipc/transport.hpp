@@ -33,6 +33,7 @@ struct peer_credentials {
 
 /// Checks an endpoint path before any use: non-empty, no embedded NUL, and
 /// short enough for the platform (sun_path holds 107 characters on Linux).
+/// On Windows it must name a pipe: \\.\pipe\<name>, at most 256 characters.
 result<void> validate_endpoint_path(std::string_view path);
 
 /// One connected byte stream. Resource type: movable, not copyable.
@@ -47,16 +48,33 @@ class local_stream {
 
   executor_type get_executor() { return stream_.get_executor(); }
 
+  /// Completes with asio::error::eof when the peer has closed, on every platform.
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+#ifdef _WIN32
+    // A named pipe whose other end closed reports ERROR_BROKEN_PIPE, which
+    // Asio passes through; callers expect the end of stream a socket gives.
+    return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+        [this, buffers, started = false](auto& self, std::error_code ec = {}, std::size_t n = 0) mutable {
+          if (!started) {
+            started = true;
+            stream_.async_read_some(buffers, std::move(self));
+            return;
+          }
+          self.complete(detail::portable_read_error(ec), n);
+        },
+        token, stream_);
+#else
     return stream_.async_read_some(buffers, std::forward<Token>(token));
+#endif
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return stream_.async_write_some(buffers, std::forward<Token>(token));
   }
 
-  /// The peer's credentials (uid/gid/pid where the platform reports them).
+  /// The peer's credentials: uid/gid/pid from the kernel on Unix, the
+  /// process id on Windows (GetNamedPipeClientProcessId / ServerProcessId).
   [[nodiscard]] peer_credentials peer() const;
   /// Ends the sending direction; the peer reads end-of-stream after the data sent.
   void shutdown_send() noexcept;
@@ -94,6 +112,11 @@ class local_listener {
   /// Waits for the next connection, whose stream will run on `target` (an
   /// executor of any io_context). Errors are values: asio::error::operation_aborted
   /// after close(), EMFILE/ENFILE when the process is out of descriptors.
+  ///
+  /// On Windows the next pipe instance is created before a connected one is
+  /// handed out, so that clients never find the name missing; the stream may
+  /// then run on the `target` of the previous call. Use the stream's own
+  /// get_executor() for everything that shares its strand.
   asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept(asio::any_io_executor target);
   /// As above, the stream running on the listener's own executor.
   asio::awaitable<std::pair<std::error_code, std::optional<local_stream>>> async_accept();

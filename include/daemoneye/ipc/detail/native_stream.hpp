@@ -8,6 +8,9 @@ namespace daemoneye::ipc::detail {
 
 #ifdef _WIN32
 using native_stream = asio::windows::stream_handle;
+
+/// ERROR_BROKEN_PIPE (the other end closed) as asio::error::eof; else unchanged.
+std::error_code portable_read_error(std::error_code ec) noexcept;
 #else
 using native_stream = asio::local::stream_protocol::socket;
 #endif

@@ -1,35 +1,10 @@
-// blocking_client on Unix domain sockets: a blocking descriptor whose send and
-// receive timeouts are socket options, so no poll() is needed per call.
-#ifndef _WIN32
-
-#include <cerrno>
-#include <cstring>
+// blocking_client: framing, task/answer matching and sequence checks over a
+// detail::blocking_stream (blocking_stream_posix.cpp / blocking_stream_win32.cpp).
+#include "daemoneye/ipc/blocking_client.hpp"
 
 #include <fmt/format.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include "daemoneye/ipc/blocking_client.hpp"
-#include "daemoneye/ipc/transport.hpp"
 
 namespace daemoneye::ipc {
-namespace {
-
-timeval to_timeval(std::uint32_t ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
-  return tv;
-}
-
-void set_timeout(int fd, int option, std::uint32_t ms) {
-  const auto tv = to_timeval(ms);
-  ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv));
-}
-
-}  // namespace
 
 blocking_client::blocking_client(ipc_config config)
     : config_(std::move(config)), codec_(config_.codec_opts()), decoder_(codec_) {}
@@ -37,7 +12,7 @@ blocking_client::blocking_client(ipc_config config)
 blocking_client::blocking_client(blocking_client&& other) noexcept
     : config_(std::move(other.config_)),
       codec_(other.codec_),
-      fd_(std::exchange(other.fd_, -1)),
+      stream_(std::move(other.stream_)),
       out_(std::move(other.out_)),
       decoder_(std::move(other.decoder_)),
       next_sequence_(other.next_sequence_),
@@ -48,7 +23,7 @@ blocking_client& blocking_client::operator=(blocking_client&& other) noexcept {
     close();
     config_ = std::move(other.config_);
     codec_ = other.codec_;
-    fd_ = std::exchange(other.fd_, -1);
+    stream_ = std::move(other.stream_);
     out_ = std::move(other.out_);
     decoder_ = std::move(other.decoder_);
     next_sequence_ = other.next_sequence_;
@@ -60,31 +35,18 @@ blocking_client& blocking_client::operator=(blocking_client&& other) noexcept {
 blocking_client::~blocking_client() { close(); }
 
 void blocking_client::close() noexcept {
-  if (fd_ >= 0) ::close(static_cast<int>(fd_));
-  fd_ = -1;
+  stream_.close();
   decoder_ = frame_decoder(codec_);
 }
 
 result<void> blocking_client::connect() {
-  if (fd_ >= 0) return {};
-  const auto& path = config_.endpoint_path;
-  if (auto ok = validate_endpoint_path(path); !ok) return ok;
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(errc::io, fmt::format("socket(): {}", std::strerror(errno)));
-  // A blocking connect to a Unix socket waits while the listen backlog is
-  // full, for at most the send timeout.
-  set_timeout(fd, SO_SNDTIMEO, config_.accept_timeout_ms);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {  // NOLINT
-    const std::error_code ec(errno == EINPROGRESS ? ETIMEDOUT : errno, std::system_category());
-    ::close(fd);
-    return fail(connect_error(ec, path, std::chrono::milliseconds(config_.accept_timeout_ms)));
-  }
-  set_timeout(fd, SO_SNDTIMEO, config_.write_timeout_ms);
-  set_timeout(fd, SO_RCVTIMEO, config_.read_timeout_ms);
-  fd_ = fd;
+  if (stream_.is_open()) return {};
+  auto stream =
+      detail::blocking_stream::connect(config_.endpoint_path, std::chrono::milliseconds(config_.accept_timeout_ms));
+  if (!stream) return fail(std::move(stream).error());
+  stream_ = std::move(*stream);
+  stream_.set_timeouts(std::chrono::milliseconds(config_.read_timeout_ms),
+                       std::chrono::milliseconds(config_.write_timeout_ms));
   decoder_ = frame_decoder(codec_);
   next_sequence_ = 1;
   return {};
@@ -97,24 +59,24 @@ ipc_error blocking_client::fail_connection(ipc_error error) {
 
 result<void> blocking_client::write_all(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
-    const auto n = ::send(static_cast<int>(fd_), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    const auto sent = stream_.send_some(bytes);
+    switch (sent.status) {
+      case detail::io_outcome::done: bytes = bytes.subspan(sent.bytes); continue;
+      case detail::io_outcome::timed_out:
         return fail(fail_connection({errc::timeout, fmt::format("write to {} did not complete within {} ms",
                                                                 config_.endpoint_path, config_.write_timeout_ms)}));
-      }
-      if (errno == EPIPE || errno == ECONNRESET) {
+      case detail::io_outcome::end_of_stream:
+      case detail::io_outcome::reset:
         // The server may have said why before closing (SERVER_BUSY, a frame error).
         if (auto why = connection_answer_pending()) return fail(fail_connection(std::move(*why)));
-        return fail(fail_connection({errc::peer_closed, fmt::format("{} closed the connection - the server may "
-                                                                    "have restarted",
-                                                                    config_.endpoint_path)}));
-      }
-      return fail(
-          fail_connection({errc::io, fmt::format("write to {}: {}", config_.endpoint_path, std::strerror(errno))}));
+        return fail(
+            fail_connection({errc::peer_closed, fmt::format("{} closed the connection - the server may have restarted",
+                                                            config_.endpoint_path)}));
+      case detail::io_outcome::would_block:
+      case detail::io_outcome::failed: break;
     }
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    return fail(
+        fail_connection({errc::io, fmt::format("write to {}: {}", config_.endpoint_path, sent.error.message())}));
   }
   return {};
 }
@@ -128,10 +90,9 @@ std::optional<ipc_error> blocking_client::connection_answer_pending() {
       if (decode_into(**frame, r) && r.task_id().empty()) return transport_error_of(r);
       continue;
     }
-    auto room = decoder_.prepare();
-    const auto n = ::recv(static_cast<int>(fd_), room.data(), room.size(), MSG_DONTWAIT);
-    if (n <= 0) return std::nullopt;
-    decoder_.commit(static_cast<std::size_t>(n));
+    const auto got = stream_.receive_available(decoder_.prepare());
+    if (got.status != detail::io_outcome::done) return std::nullopt;
+    decoder_.commit(got.bytes);
   }
 }
 
@@ -153,26 +114,23 @@ result<void> blocking_client::read_answer(const std::string& task_id, DetectionR
       }
       continue;  // the late answer of an earlier call that timed out
     }
-    auto room = decoder_.prepare();
-    const auto n = ::recv(static_cast<int>(fd_), room.data(), room.size(), 0);
-    if (n > 0) {
-      decoder_.commit(static_cast<std::size_t>(n));
-      continue;
-    }
-    // ECONNRESET: the server closed while our task was still unread on its
-    // side (e.g. a peer rejected by allowed_uids); for us that is a close too.
-    if (n == 0 || errno == ECONNRESET) {
-      return fail(fail_connection({errc::peer_closed, fmt::format("{} closed the connection before answering "
-                                                                  "task {}",
-                                                                  config_.endpoint_path, task_id)}));
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return fail(fail_connection({errc::timeout, fmt::format("no answer to task {} from {} within {} ms", task_id,
-                                                              config_.endpoint_path, config_.read_timeout_ms)}));
+    const auto got = stream_.receive_some(decoder_.prepare());
+    switch (got.status) {
+      case detail::io_outcome::done: decoder_.commit(got.bytes); continue;
+      case detail::io_outcome::end_of_stream:
+      case detail::io_outcome::reset:
+        // A reset: the server closed while our task was still unread on its
+        // side (e.g. a peer rejected by allowed_uids); for us that is a close too.
+        return fail(fail_connection({errc::peer_closed, fmt::format("{} closed the connection before answering task {}",
+                                                                    config_.endpoint_path, task_id)}));
+      case detail::io_outcome::timed_out:
+        return fail(fail_connection({errc::timeout, fmt::format("no answer to task {} from {} within {} ms", task_id,
+                                                                config_.endpoint_path, config_.read_timeout_ms)}));
+      case detail::io_outcome::would_block:
+      case detail::io_outcome::failed: break;
     }
     return fail(
-        fail_connection({errc::io, fmt::format("read from {}: {}", config_.endpoint_path, std::strerror(errno))}));
+        fail_connection({errc::io, fmt::format("read from {}: {}", config_.endpoint_path, got.error.message())}));
   }
 }
 
@@ -210,5 +168,3 @@ result<DetectionResult> blocking_client::send_task(const DetectionTask& task) {
 }
 
 }  // namespace daemoneye::ipc
-
-#endif  // _WIN32

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Windows build and its tests, on this Debian machine: builds the
+# dependencies with MinGW-w64 (scripts/windows-deps.sh, reused when present),
+# cross-builds the library, its portable test suites and daemoneye-cli as .exe
+# files (preset windows-cross), and runs the tests under wine64.
+#
+# One wineserver is started for the whole run and the prefix is booted before
+# anything runs in it: otherwise every test program pays wine's start-up, and
+# the services wine starts on first boot would inherit (and hold open) the
+# output pipe of whoever started them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS=${JOBS:-$(nproc)}
+started=$SECONDS
+step() { printf '\n=== windows: %s (%ds)\n' "$*" $((SECONDS - started)); }
+
+step "dependencies"
+bash scripts/windows-deps.sh
+
+step "configure"
+cmake --preset windows-cross >/dev/null
+
+export WINEPREFIX=$PWD/build/windows-cross/wineprefix WINEDEBUG=-all
+unset DISPLAY
+wineserver=/usr/lib/wine/wineserver
+stop_wine() { "$wineserver" -k 2>/dev/null || true; }
+trap stop_wine EXIT
+
+step "boot the wine prefix"
+mkdir -p "$WINEPREFIX"
+"$wineserver" -p
+/usr/lib/wine/wine64 wineboot --init </dev/null >/dev/null 2>&1
+
+step "build"
+cmake --build --preset windows-cross -j "$JOBS"
+
+step "ctest under wine"
+ctest --preset windows-cross -j "$JOBS"
+step "done"
