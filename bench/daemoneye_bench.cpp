@@ -54,8 +54,6 @@ floor) of the same byte sizes; the server runs in a forked child process.
   --client-threads N   io_context threads of the 8-connection pipelined row (default: CPUs, at most 8)
   --server-log PATH    where the servers' logs go (default /dev/null)
   --server-config K=V  a server setting, key as in the config file (e.g. write_timeout_ms=30000); repeatable
-  --no-large-frame-workaround
-                       run the ~1 MiB server with the default write_timeout_ms (see the note it prints)
   --filter TEXT        run only the rows whose name contains TEXT (e.g. for a profiler)
   --json               JSON instead of a table
   --quick              1 round of 20 iterations per row (a smoke run for CI)
@@ -72,7 +70,6 @@ struct options {
   unsigned client_threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
   std::string server_log = "/dev/null";
   std::vector<std::pair<std::string, std::string>> server_settings;
-  bool large_frame_workaround = true;
   std::string filter;
   bool json = false;
 };
@@ -131,8 +128,6 @@ options parse_options(int argc, char** argv) {
       const auto eq = v.find('=');
       if (eq == std::string_view::npos || eq == 0) die("--server-config needs KEY=VALUE");
       o.server_settings.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
-    } else if (arg == "--no-large-frame-workaround") {
-      o.large_frame_workaround = false;
     } else if (arg == "--filter") {
       o.filter = std::string(value());
     } else if (arg == "--json") {
@@ -210,19 +205,6 @@ int run(const options& opt) {
   auto large_server_cfg = bench_server_config(large_opts);
   if (!large_server_cfg) throw std::runtime_error(large_server_cfg.error().message());
   std::vector<std::string> notes;
-  if (opt.large_frame_workaround) {
-    // With write_timeout_ms >= read_timeout_ms no write re-arms the connection's
-    // watchdog, so the watchdog does not run decoder_.release_memory() while a
-    // read into the grown buffer is pending (a use-after-free that desynchronises
-    // the stream and corrupts the heap: every second ~1 MiB frame fails).
-    const auto write_timeout = std::max(large_server_cfg->read_timeout_ms, large_server_cfg->write_timeout_ms);
-    large_opts.settings.emplace_back("write_timeout_ms", std::to_string(write_timeout));
-    notes.push_back(fmt::format(
-        "the 1 MiB rows' server runs with write_timeout_ms={} (= read_timeout_ms): with the default, its watchdog "
-        "frees the grown read buffer under a pending read (frame_decoder::release_memory from "
-        "server_connection::watchdog); --no-large-frame-workaround shows that",
-        write_timeout));
-  }
   const auto cfg = bench_client_config(server_opts.endpoint, server_opts.max_frame_bytes);
   const auto large_cfg = bench_client_config(large_opts.endpoint, large_opts.max_frame_bytes);
 

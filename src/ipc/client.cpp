@@ -54,8 +54,10 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
     waiter& operator=(const waiter&) = delete;
     virtual ~waiter() = default;
     /// Hands `outcome` to the caller (on the caller's executor) and deletes this.
-    virtual void complete(result<DetectionResult> outcome) = 0;
+    virtual void complete() = 0;
 
+    std::unique_ptr<DetectionTask> task;  // until it is framed
+    std::optional<result<DetectionResult>> outcome;
     std::string task_id;
     std::optional<std::uint64_t> sequence;  // the number the task was sent with
     std::chrono::milliseconds timeout{};
@@ -67,12 +69,12 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   struct waiter_op final : waiter {
     explicit waiter_op(Handler&& h)
         : handler(std::move(h)), work(asio::make_work_guard(asio::get_associated_executor(handler))) {}
-    void complete(result<DetectionResult> outcome) override {
+    void complete() override {
+      // Only the pointer travels: the answer is moved once more, into the caller.
       auto executor = work.get_executor();
-      asio::post(executor, [h = std::move(handler), w = std::move(work), o = std::move(outcome)]() mutable {
-        std::move(h)(std::move(o));
+      asio::post(executor, [self = std::unique_ptr<waiter_op>(this)]() mutable {
+        std::move(self->handler)(std::move(*self->outcome));
       });
-      delete this;
     }
     Handler handler;
     asio::executor_work_guard<asio::associated_executor_t<Handler>> work;
@@ -81,18 +83,22 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   asio::awaitable<result<void>> ensure_connected();
   asio::awaitable<void> read_loop(std::uint64_t generation);
   /// On the strand: sends the task of `w` (connecting first if needed).
-  void start_send(std::unique_ptr<waiter> w, DetectionTask task);
-  static asio::awaitable<void> connect_then_send(std::shared_ptr<state> self, std::unique_ptr<waiter> w,
-                                                 DetectionTask task);
-  void enqueue(std::unique_ptr<waiter> w, DetectionTask& task);
+  void start_send(std::unique_ptr<waiter> w);
+  static asio::awaitable<void> connect_then_send(std::shared_ptr<state> self, std::unique_ptr<waiter> w);
+  void enqueue(std::unique_ptr<waiter> w);
   void start_write();
   void write_done(std::error_code ec, std::size_t n, std::uint64_t gen);
   void add_pending(waiter* w);
   /// Completes the call of `w` (which it deletes) with `outcome`.
-  void finish(waiter* w, result<DetectionResult> outcome);
+  template <typename Outcome>
+  void finish(waiter* w, Outcome&& outcome) {
+    w->outcome.emplace(std::forward<Outcome>(outcome));
+    (*w->outcome ? count.completed : count.failed).fetch_add(1, std::memory_order_relaxed);
+    w->complete();
+  }
   void arm_deadline(clock::time_point deadline);
   void on_deadline();
-  void deliver(DetectionResult result);
+  void deliver(DetectionResult& result);
   void fail_all(const ipc_error& error);
 
   asio::strand<asio::any_io_executor> strand;
@@ -145,11 +151,6 @@ asio::awaitable<result<void>> interprocess_client::state::ensure_connected() {
         if (ep) spdlog::error("client reader failed with an exception");
       });
   co_return result<void>{};
-}
-
-void interprocess_client::state::finish(waiter* w, result<DetectionResult> outcome) {
-  (outcome ? count.completed : count.failed).fetch_add(1, std::memory_order_relaxed);
-  w->complete(std::move(outcome));
 }
 
 void interprocess_client::state::add_pending(waiter* w) {
@@ -209,7 +210,7 @@ void interprocess_client::state::on_deadline() {
   if (next != clock::time_point::max()) arm_deadline(next);
 }
 
-void interprocess_client::state::deliver(DetectionResult result) {
+void interprocess_client::state::deliver(DetectionResult& result) {
   if (result.task_id().empty()) {
     // A connection-level answer: SERVER_BUSY, a frame the server rejected.
     auto err = transport_error_of(result);
@@ -267,7 +268,7 @@ asio::awaitable<void> interprocess_client::state::read_loop(std::uint64_t gen) {
         fail_all(std::move(ok).error());
         co_return;
       }
-      deliver(std::move(result));
+      deliver(result);
       continue;
     }
     auto room = decoder.prepare();
@@ -313,7 +314,8 @@ void interprocess_client::state::write_done(std::error_code ec, std::size_t n, s
   start_write();
 }
 
-void interprocess_client::state::enqueue(std::unique_ptr<waiter> w, DetectionTask& task) {
+void interprocess_client::state::enqueue(std::unique_ptr<waiter> w) {
+  auto& task = *w->task;
   if (config.enable_sequence_numbers) {
     w->sequence = next_sequence++;
     task.set_sequence(*w->sequence);
@@ -326,29 +328,29 @@ void interprocess_client::state::enqueue(std::unique_ptr<waiter> w, DetectionTas
     return;
   }
   w->task_id = std::move(*task.mutable_task_id());
+  w->task.reset();
   add_pending(w.release());
   count.sent.fetch_add(1, std::memory_order_relaxed);
   start_write();  // a failure reaches `w` through fail_all
 }
 
-void interprocess_client::state::start_send(std::unique_ptr<waiter> w, DetectionTask task) {
+void interprocess_client::state::start_send(std::unique_ptr<waiter> w) {
   if (stream && !connecting) {
-    enqueue(std::move(w), task);
+    enqueue(std::move(w));
     return;
   }
-  asio::co_spawn(strand, connect_then_send(shared_from_this(), std::move(w), std::move(task)),
-                 [](const std::exception_ptr& ep) {
-                   if (ep) spdlog::error("client: connecting failed with an exception");
-                 });
+  asio::co_spawn(strand, connect_then_send(shared_from_this(), std::move(w)), [](const std::exception_ptr& ep) {
+    if (ep) spdlog::error("client: connecting failed with an exception");
+  });
 }
 
 asio::awaitable<void> interprocess_client::state::connect_then_send(std::shared_ptr<state> self,
-                                                                    std::unique_ptr<waiter> w, DetectionTask task) {
+                                                                    std::unique_ptr<waiter> w) {
   if (auto ok = co_await self->ensure_connected(); !ok) {
     self->finish(w.release(), fail(std::move(ok).error()));
     co_return;
   }
-  self->enqueue(std::move(w), task);
+  self->enqueue(std::move(w));
 }
 
 interprocess_client::interprocess_client(asio::any_io_executor executor, ipc_config config)
@@ -372,17 +374,17 @@ asio::awaitable<result<DetectionResult>> interprocess_client::async_send_task(
   const auto limit = timeout.value_or(std::chrono::milliseconds(state_->config.read_timeout_ms));
   // No coroutine of our own per call: the caller's coroutine waits on a
   // plain asynchronous operation that runs on the strand.
+  // The task travels on the heap: moving a pointer is cheaper than moving a message.
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<DetectionResult>)>(
-      [self = state_, limit](auto handler, DetectionTask t) {
+      [self = state_, limit](auto handler, std::unique_ptr<DetectionTask> t) {
         using handler_type = std::decay_t<decltype(handler)>;
         std::unique_ptr<state::waiter> w = std::make_unique<state::waiter_op<handler_type>>(std::move(handler));
+        w->task = std::move(t);
         w->timeout = limit;
         w->deadline = clock::now() + limit;
-        asio::dispatch(self->strand, [self, w = std::move(w), t = std::move(t)]() mutable {
-          self->start_send(std::move(w), std::move(t));
-        });
+        asio::dispatch(self->strand, [self, w = std::move(w)]() mutable { self->start_send(std::move(w)); });
       },
-      asio::use_awaitable, std::move(task));
+      asio::use_awaitable, std::make_unique<DetectionTask>(std::move(task)));
 }
 
 void interprocess_client::close() {

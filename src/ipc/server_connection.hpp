@@ -64,7 +64,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   /// The error (logged and counted) when `sequence` is not the next one expected.
   std::optional<std::string> check_sequence(std::uint64_t sequence);
   /// Writes the answers waiting in out_, unless a write is already running.
-  void start_write();
+  /// `now`: the current time, or a moment ago when the caller has just read it.
+  void start_write(clock::time_point now);
   void write_done(std::error_code ec, std::size_t n);
   void maybe_finish();
   void close(std::string_view reason);
@@ -102,6 +103,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   asio::steady_timer watchdog_timer_;
   asio::steady_timer slot_signal_;
   clock::time_point last_activity_;
+  clock::time_point batch_time_;  // when the frames being decoded arrived (or their wait for a slot ended)
   clock::time_point write_started_;
   bool writing_now_ = false;
   bool in_batch_ = false;          // decoding the frames of one read: answers wait for its end
