@@ -32,7 +32,10 @@ using clock = std::chrono::steady_clock;
 
 struct interprocess_client::state : std::enable_shared_from_this<state> {
   state(const asio::any_io_executor& executor, ipc_config cfg)
-      : strand(asio::make_strand(executor)),
+      // Work the strand hands to the executor continues the current work:
+      // on a thread that runs the executor it stays on that thread instead
+      // of waking another one for every call.
+      : strand(asio::make_strand(asio::prefer(executor, asio::execution::relationship.continuation))),
         config(std::move(cfg)),
         codec(config.codec_opts()),
         connect_signal(strand),
@@ -71,7 +74,7 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
         : handler(std::move(h)), work(asio::make_work_guard(asio::get_associated_executor(handler))) {}
     void complete() override {
       // Only the pointer travels: the answer is moved once more, into the caller.
-      auto executor = work.get_executor();
+      auto executor = asio::prefer(work.get_executor(), asio::execution::relationship.continuation);
       asio::post(executor, [self = std::unique_ptr<waiter_op>(this)]() mutable {
         std::move(self->handler)(std::move(*self->outcome));
       });
