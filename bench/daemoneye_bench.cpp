@@ -290,6 +290,9 @@ int run(const options& opt) {
   add(rt("interprocess_client: small -> 500 records", records_req, records_resp, ratio_kind::latency, floor_records,
          {tk::ratio_at_most, 10}),
       [&] { return coroutine_round_trips(cfg, records, ipc_lim); });
+  add(rt("interprocess_client round_trip: small -> 500", records_req, records_resp, ratio_kind::latency, floor_records,
+         {tk::ratio_at_most, 10}),
+      [&] { return coroutine_reused_round_trips(cfg, records, ipc_lim); });
 
   groups.emplace_back();
   const auto floor_large = add(rt("floor: 1 MiB -> 1 MiB", large_req, large_resp, ratio_kind::none, 0, {}),

@@ -100,8 +100,17 @@ class completion_latch {
 };
 
 asio::awaitable<void> sequential_sends(ipc::interprocess_client& client, const ipc::DetectionTask& task,
-                                       const run_limits& limits, round_sample& s) {
-  for (std::uint64_t i = 0; i < limits.warmup; ++i) (void)co_await client.async_send_task(task);
+                                       const run_limits& limits, round_sample& s, bool reuse_result) {
+  ipc::DetectionResult reused;
+  // One call, either way: the task copy is made outside the timed part.
+  const auto call = [&](ipc::DetectionTask t) -> asio::awaitable<bool> {
+    if (reuse_result) {
+      const auto r = co_await client.async_round_trip(std::move(t), reused);
+      co_return r&& reused.success();
+    }
+    co_return answered(co_await client.async_send_task(std::move(t)));
+  };
+  for (std::uint64_t i = 0; i < limits.warmup; ++i) (void)co_await call(task);
   const cpu_meter cpu(limits.server);
   const auto start = bench_clock::now();
   const auto deadline = start + limits.duration;
@@ -109,9 +118,9 @@ asio::awaitable<void> sequential_sends(ipc::interprocess_client& client, const i
   for (std::uint64_t i = 0; limits.iterations > 0 ? i < limits.iterations : t1 < deadline; ++i) {
     ipc::DetectionTask copy = task;
     const auto t0 = bench_clock::now();
-    const auto r = co_await client.async_send_task(std::move(copy));
+    const bool ok = co_await call(std::move(copy));
     t1 = bench_clock::now();
-    if (answered(r)) {
+    if (ok) {
       s.latencies.push_back(t1 - t0);
     } else {
       ++s.errors;
@@ -180,16 +189,28 @@ round_sample blocking_send_tasks(const ipc::ipc_config& config, const ipc::Detec
   });
 }
 
-round_sample coroutine_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
-                                   const run_limits& limits) {
+namespace {
+round_sample coroutine_sequential(const ipc::ipc_config& config, const ipc::DetectionTask& task,
+                                  const run_limits& limits, bool reuse_result) {
   asio::io_context io(1);
   ipc::interprocess_client client(io.get_executor(), config);
   round_sample s;
-  asio::co_spawn(io, sequential_sends(client, task, limits, s), [](const std::exception_ptr& ep) {
+  asio::co_spawn(io, sequential_sends(client, task, limits, s, reuse_result), [](const std::exception_ptr& ep) {
     if (ep) std::rethrow_exception(ep);
   });
   io.run();
   return s;
+}
+}  // namespace
+
+round_sample coroutine_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
+                                   const run_limits& limits) {
+  return coroutine_sequential(config, task, limits, false);
+}
+
+round_sample coroutine_reused_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
+                                          const run_limits& limits) {
+  return coroutine_sequential(config, task, limits, true);
 }
 
 round_sample pipelined_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task, unsigned connections,

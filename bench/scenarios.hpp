@@ -38,6 +38,9 @@ round_sample blocking_send_tasks(const ipc::ipc_config& config, const ipc::Detec
 /// interprocess_client::async_send_task on one connection, one task at a time, one thread.
 round_sample coroutine_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
                                    const run_limits& limits);
+/// interprocess_client::async_round_trip into one reused result, one task at a time, one thread.
+round_sample coroutine_reused_round_trips(const ipc::ipc_config& config, const ipc::DetectionTask& task,
+                                          const run_limits& limits);
 /// `connections` interprocess_clients, each with `in_flight` coroutines sending
 /// in a loop, on an io_context run by `threads` threads. Latency is per task,
 /// measured under that load.

@@ -61,6 +61,7 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
 
     std::unique_ptr<DetectionTask> task;  // until it is framed
     std::optional<result<DetectionResult>> outcome;
+    DetectionResult* into = nullptr;  // async_round_trip: the caller's message, swapped with the answer
     std::string task_id;
     std::optional<std::uint64_t> sequence;  // the number the task was sent with
     std::chrono::milliseconds timeout{};
@@ -68,7 +69,8 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
     waiter* next = nullptr;  // the next call waiting on the same task_id
   };
 
-  template <typename Handler>
+  /// `Value`: what the caller receives, result<DetectionResult> or (async_round_trip) result<void>.
+  template <typename Handler, typename Value>
   struct waiter_op final : waiter {
     explicit waiter_op(Handler&& h)
         : handler(std::move(h)), work(asio::make_work_guard(asio::get_associated_executor(handler))) {}
@@ -76,7 +78,12 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
       // Only the pointer travels: the answer is moved once more, into the caller.
       auto executor = asio::prefer(work.get_executor(), asio::execution::relationship.continuation);
       asio::post(executor, [self = std::unique_ptr<waiter_op>(this)]() mutable {
-        std::move(self->handler)(std::move(*self->outcome));
+        auto& answer = *self->outcome;
+        if constexpr (std::is_same_v<Value, result<void>>) {
+          std::move(self->handler)(answer ? result<void>{} : result<void>(fail(std::move(answer).error())));
+        } else {
+          std::move(self->handler)(std::move(answer));
+        }
       });
     }
     Handler handler;
@@ -118,6 +125,7 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   asio::steady_timer deadline_timer;
   clock::time_point deadline_armed = clock::time_point::max();
   frame_decoder decoder;
+  DetectionResult scratch;  // the answer being parsed
   byte_buffer out;
   byte_buffer writing;
   bool write_in_progress = false;
@@ -236,6 +244,9 @@ void interprocess_client::state::deliver(DetectionResult& result) {
     spdlog::warn("client: answer to task {} carries sequence {} instead of {}", result.task_id(), got, *w->sequence);
     finish(w, fail(errc::sequence_error, fmt::format("answer to task {} carries sequence {} instead of {}",
                                                      result.task_id(), got, *w->sequence)));
+  } else if (w->into != nullptr) {
+    w->into->Swap(&result);
+    finish(w, DetectionResult{});
   } else {
     finish(w, std::move(result));
   }
@@ -266,12 +277,13 @@ asio::awaitable<void> interprocess_client::state::read_loop(std::uint64_t gen) {
       co_return;
     }
     if (*frame) {
-      DetectionResult result;
-      if (auto ok = decode_into(**frame, result); !ok) {
+      // Parsed into a message kept across answers: an async_round_trip
+      // swaps it with the caller's, so both keep their memory for reuse.
+      if (auto ok = decode_into(**frame, scratch); !ok) {
         fail_all(std::move(ok).error());
         co_return;
       }
-      deliver(result);
+      deliver(scratch);
       continue;
     }
     auto room = decoder.prepare();
@@ -372,22 +384,35 @@ asio::awaitable<result<void>> interprocess_client::async_connect() {
   co_return co_await asio::co_spawn(self->strand, connect_on_strand(self), asio::use_awaitable);
 }
 
-asio::awaitable<result<DetectionResult>> interprocess_client::async_send_task(
-    DetectionTask task, std::optional<std::chrono::milliseconds> timeout) {
-  const auto limit = timeout.value_or(std::chrono::milliseconds(state_->config.read_timeout_ms));
+template <typename Value>
+asio::awaitable<Value> interprocess_client::start_call(std::shared_ptr<state> self, DetectionTask task,
+                                                       DetectionResult* into,
+                                                       std::optional<std::chrono::milliseconds> timeout) {
+  const auto limit = timeout.value_or(std::chrono::milliseconds(self->config.read_timeout_ms));
   // No coroutine of our own per call: the caller's coroutine waits on a
-  // plain asynchronous operation that runs on the strand.
-  // The task travels on the heap: moving a pointer is cheaper than moving a message.
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<DetectionResult>)>(
-      [self = state_, limit](auto handler, std::unique_ptr<DetectionTask> t) {
+  // plain asynchronous operation that runs on the strand. The task travels
+  // on the heap: moving a pointer is cheaper than moving a message.
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Value)>(
+      [self, limit, into](auto handler, std::unique_ptr<DetectionTask> t) {
         using handler_type = std::decay_t<decltype(handler)>;
-        std::unique_ptr<state::waiter> w = std::make_unique<state::waiter_op<handler_type>>(std::move(handler));
+        std::unique_ptr<state::waiter> w = std::make_unique<state::waiter_op<handler_type, Value>>(std::move(handler));
         w->task = std::move(t);
+        w->into = into;
         w->timeout = limit;
         w->deadline = clock::now() + limit;
         asio::dispatch(self->strand, [self, w = std::move(w)]() mutable { self->start_send(std::move(w)); });
       },
       asio::use_awaitable, std::make_unique<DetectionTask>(std::move(task)));
+}
+
+asio::awaitable<result<DetectionResult>> interprocess_client::async_send_task(
+    DetectionTask task, std::optional<std::chrono::milliseconds> timeout) {
+  return start_call<result<DetectionResult>>(state_, std::move(task), nullptr, timeout);
+}
+
+asio::awaitable<result<void>> interprocess_client::async_round_trip(DetectionTask task, DetectionResult& out,
+                                                                    std::optional<std::chrono::milliseconds> timeout) {
+  return start_call<result<void>>(state_, std::move(task), &out, timeout);
 }
 
 void interprocess_client::close() {

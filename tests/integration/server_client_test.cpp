@@ -25,18 +25,16 @@
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#ifndef _WIN32
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#endif
 
 #include "daemoneye/ipc/blocking_client.hpp"
 #include "daemoneye/ipc/client.hpp"
@@ -55,7 +53,7 @@ constexpr auto patience = 10s;
 
 ipc_config test_config(const test::temp_dir& dir) {
   ipc_config cfg;
-  cfg.endpoint_path = dir.endpoint("procmond.sock");
+  cfg.endpoint_path = dir.file("procmond.sock");
   cfg.threads = 2;
   return cfg;
 }
@@ -859,10 +857,56 @@ TEST(InterprocessClient, CallsSharingATaskIdAreEachAnswered) {
   EXPECT_EQ(client.stats().tasks_completed, 3U);
 }
 
+/// Two async_round_trip calls into one result message: empty when both
+/// answers landed in it, each replacing the previous one, else what is wrong.
+asio::awaitable<std::string> two_round_trips_into_one_result(interprocess_client& client) {
+  DetectionResult out;
+  for (const std::string id : {"round-trip-1", "round-trip-2"}) {
+    auto r = co_await client.async_round_trip(tagged_task(id), out, patience);
+    if (!r) co_return fmt::format("task {}: {}", id, r.error().message());
+    if (auto wrong = mismatch(out, id); !wrong.empty()) co_return wrong;
+  }
+  co_return std::string();
+}
+
+TEST(InterprocessClient, RoundTripPutsEachAnswerIntoTheCallersResult) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(answer_with_tag);
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto outcome = io.spawn(two_round_trips_into_one_result(client));
+  ASSERT_EQ(outcome.wait_for(patience), std::future_status::ready);
+  EXPECT_EQ(outcome.get(), "");
+  EXPECT_EQ(client.stats().tasks_completed, 2U);
+}
+
+TEST(InterprocessClient, RoundTripReportsATimeoutAsAnError) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  arrival_counter arrivals(1);
+  interprocess_server server(cfg);
+  server.set_handler(never_answering_handler(arrivals));
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  DetectionResult out;
+  auto r = io.spawn(client.async_round_trip(tasks::new_test_task("slow-1", wire::ENUMERATE_PROCESSES), out, 200ms));
+  ASSERT_EQ(r.wait_for(patience), std::future_status::ready);
+  auto answer = r.get();
+  ASSERT_FALSE(answer);
+  EXPECT_TRUE(answer.error().is(errc::timeout)) << answer.error().message();
+  server.stop();
+}
+
 // ---- client-side errors -------------------------------------------------------------
 
 /// The errc of one call by each client, as integers (0: success, -1: not an ipc error).
-[[maybe_unused]] std::array<int, 2> error_codes_of_both_clients(const ipc_config& cfg) {
+std::array<int, 2> error_codes_of_both_clients(const ipc_config& cfg) {
   const auto code_of = [](const result<DetectionResult>& r) {
     if (r) return 0;
     return &r.error().code().category() == &ipc_category() ? r.error().code().value() : -1;
@@ -899,7 +943,6 @@ TEST(ClientErrors, MissingServerIsServerNotFoundNamingTheEndpoint) {
   EXPECT_NE(r2.error().message().find(cfg.endpoint_path), std::string::npos) << r2.error().message();
 }
 
-#ifndef _WIN32  // socket files and their modes; the pipe counterparts are in named_pipe_test.cpp
 TEST(ClientErrors, StaleSocketFileIsConnectionRefused) {
   test::temp_dir dir;
   auto cfg = test_config(dir);
@@ -988,8 +1031,6 @@ TEST(ClientErrors, SocketWhoseModeDeniesAccessIsPermissionDenied) {
   EXPECT_EQ(codes[0], static_cast<int>(errc::permission_denied)) << "blocking_client";
   EXPECT_EQ(codes[1], static_cast<int>(errc::permission_denied)) << "interprocess_client";
 }
-
-#endif  // _WIN32
 
 TEST(ClientErrors, BrokenConnectionFailsEveryPendingCall) {
   test::temp_dir dir;

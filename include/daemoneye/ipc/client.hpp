@@ -54,6 +54,14 @@ class interprocess_client {
   asio::awaitable<result<DetectionResult>> async_send_task(
       DetectionTask task, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
+  /// As async_send_task, but the answer lands in `out`, which keeps its
+  /// memory (records, strings) for the next answer: the coroutine
+  /// counterpart of blocking_client::round_trip, for callers that process
+  /// one answer at a time. `out` must outlive the call and stay untouched
+  /// until it completes; after an error its content is unspecified.
+  asio::awaitable<result<void>> async_round_trip(DetectionTask task, DetectionResult& out,
+                                                 std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
   /// Closes the connection; pending calls fail with errc::cancelled. The next send reconnects.
   void close();
 
@@ -64,6 +72,9 @@ class interprocess_client {
  private:
   struct state;
   static asio::awaitable<result<void>> connect_on_strand(std::shared_ptr<state> self);
+  template <typename Value>
+  static asio::awaitable<Value> start_call(std::shared_ptr<state> self, DetectionTask task, DetectionResult* into,
+                                           std::optional<std::chrono::milliseconds> timeout);
   std::shared_ptr<state> state_;
 };
 
