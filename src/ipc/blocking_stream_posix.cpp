@@ -38,21 +38,6 @@ io_outcome outcome_of(ssize_t n) {
 
 }  // namespace
 
-blocking_stream::blocking_stream(blocking_stream&& other) noexcept
-    : handle_(std::exchange(other.handle_, invalid)),
-      read_timeout_(other.read_timeout_),
-      write_timeout_(other.write_timeout_) {}
-
-blocking_stream& blocking_stream::operator=(blocking_stream&& other) noexcept {
-  if (this != &other) {
-    close();
-    handle_ = std::exchange(other.handle_, invalid);
-    read_timeout_ = other.read_timeout_;
-    write_timeout_ = other.write_timeout_;
-  }
-  return *this;
-}
-
 void blocking_stream::close() noexcept {
   if (handle_ != invalid) ::close(static_cast<int>(handle_));
   handle_ = invalid;

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "daemoneye/ipc/error.hpp"
 
@@ -34,8 +35,19 @@ struct io_outcome {
 class blocking_stream {
  public:
   blocking_stream() = default;
-  blocking_stream(blocking_stream&& other) noexcept;
-  blocking_stream& operator=(blocking_stream&& other) noexcept;
+  blocking_stream(blocking_stream&& other) noexcept
+      : handle_(std::exchange(other.handle_, invalid)),
+        read_timeout_(other.read_timeout_),
+        write_timeout_(other.write_timeout_) {}
+  blocking_stream& operator=(blocking_stream&& other) noexcept {
+    if (this != &other) {
+      close();
+      handle_ = std::exchange(other.handle_, invalid);
+      read_timeout_ = other.read_timeout_;
+      write_timeout_ = other.write_timeout_;
+    }
+    return *this;
+  }
   blocking_stream(const blocking_stream&) = delete;
   blocking_stream& operator=(const blocking_stream&) = delete;
   ~blocking_stream() { close(); }
