@@ -115,10 +115,12 @@ asio::awaitable<void> server_connection::read_loop() {
       }
       continue;
     }
-    // Memory grown for a large frame goes back once a small frame follows it
-    // (a stream of large frames keeps it). Only here: while a read is
-    // pending, the kernel writes into that buffer.
-    if (decoder_.buffered() == 0 && !last_frame_large_) decoder_.release_memory();
+    // Memory grown for a large frame goes back once a small frame follows it;
+    // a stream of large frames keeps it, up to max_retained_buffer. Only
+    // here: while a read is pending, the kernel writes into that buffer.
+    if (decoder_.buffered() == 0 && (!last_frame_large_ || decoder_.capacity() > max_retained_buffer)) {
+      decoder_.release_memory();
+    }
     auto room = decoder_.prepare();
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
     if (closed_) break;
@@ -425,9 +427,11 @@ void server_connection::write_done(std::error_code ec, std::size_t n) {
   unwritten_answers_ -= answers_in_write_;
   answers_in_write_ = 0;
   last_activity_ = clock::now();
-  // Memory grown for large answers is kept while they keep coming and goes
-  // back once a small batch follows (the watchdog frees it when idle).
-  if (written <= frame_decoder::read_chunk && writing_.capacity() > 4 * frame_decoder::read_chunk) {
+  // Memory grown for large answers is kept while they keep coming (up to
+  // max_retained_buffer) and goes back once a small batch follows; the
+  // watchdog frees it when the connection is idle.
+  if (writing_.capacity() > 4 * frame_decoder::read_chunk &&
+      (written <= frame_decoder::read_chunk || writing_.capacity() > max_retained_buffer)) {
     writing_.shrink_to(frame_decoder::read_chunk);
   }
   slot_signal_.cancel();

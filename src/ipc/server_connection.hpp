@@ -108,7 +108,10 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   bool writing_now_ = false;
   bool in_batch_ = false;          // decoding the frames of one read: answers wait for its end
   bool last_frame_large_ = false;  // keeps the read buffer while large frames keep coming
-  bool reading_stopped_ = false;   // protocol error or peer EOF: no more tasks will come
+  /// Largest buffer kept between frames: one frame of the default
+  /// max_frame_bytes and a read. Larger frames get their memory per frame.
+  static constexpr std::size_t max_retained_buffer = 1024U * 1024U + frame_decoder::read_chunk;
+  bool reading_stopped_ = false;  // protocol error or peer EOF: no more tasks will come
   bool shutting_down_ = false;
   bool closed_ = false;
   std::string close_reason_ = "peer_closed";
