@@ -351,5 +351,58 @@ TEST_F(ProtocolErrors, BlockingClientAgainstAFullServerReportsServerBusy) {
   EXPECT_NE(r.error().message().find("max_connections (1)"), std::string::npos) << r.error().message();
 }
 
+// ---- handlers run inline on the I/O thread -------------------------------------
+
+TEST_F(ProtocolErrors, InlineHandlerAnswersTheTasksBeforeACorruptFrameThenTheErrorThenCloses) {
+  server_ = std::make_unique<interprocess_server>(config_);
+  server_->set_handler(handle, handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server_->start());
+  // Two tasks and a frame whose CRC is wrong, in one write: one batch for the server.
+  std::vector<std::byte> bytes;
+  for (const auto* id : {"before-1", "before-2"}) {
+    const auto frame = task_frame(id, codec());
+    bytes.insert(bytes.end(), frame.begin(), frame.end());
+  }
+  auto corrupt = task_frame("bad-crc", codec());
+  corrupt[4] ^= std::byte{0x5A};  // the CRC field of the header
+  bytes.insert(bytes.end(), corrupt.begin(), corrupt.end());
+
+  auto conn = connect();
+  ASSERT_TRUE(conn.send(bytes));
+  for (const std::string id : {"before-1", "before-2"}) {
+    const auto o = conn.read();
+    ASSERT_EQ(o.kind, outcome::frame) << raw_connection::describe(o);
+    EXPECT_EQ(o.result.task_id(), id);
+    EXPECT_TRUE(o.result.success()) << raw_connection::describe(o);
+  }
+  expect_error_answer(conn, wire::CRC_MISMATCH, "");
+  expect_closed(conn);
+  expect_served_after();
+}
+
+TEST_F(ProtocolErrors, InlineHandlerBehindMaxInFlightAnswersEveryTaskInOrder) {
+  config_.flow_control.max_in_flight = 2;
+  server_ = std::make_unique<interprocess_server>(config_);
+  server_->set_handler(handle, handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server_->start());
+  // Ten tasks at once: the server decodes two, answers them, waits for the
+  // write, and goes on; nothing is lost or reordered.
+  constexpr int count = 10;
+  std::vector<std::byte> bytes;
+  for (int i = 0; i < count; ++i) {
+    const auto frame = task_frame(fmt::format("queued-{}", i), codec());
+    bytes.insert(bytes.end(), frame.begin(), frame.end());
+  }
+  auto conn = connect();
+  ASSERT_TRUE(conn.send(bytes));
+  for (int i = 0; i < count; ++i) {
+    const auto o = conn.read();
+    ASSERT_EQ(o.kind, outcome::frame) << raw_connection::describe(o);
+    EXPECT_EQ(o.result.task_id(), fmt::format("queued-{}", i));
+    EXPECT_TRUE(o.result.success());
+  }
+  expect_still_serving(conn, "after-queue");
+}
+
 }  // namespace
 }  // namespace daemoneye::ipc
