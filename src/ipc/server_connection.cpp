@@ -261,6 +261,7 @@ void server_connection::dispatch(DetectionTask& task, clock::time_point received
                         task.has_sequence() ? std::optional<std::uint64_t>(task.sequence()) : std::nullopt,
                         task.task_type(), received, deadline});
   ctx_->pending.fetch_add(1, std::memory_order_relaxed);
+  arm_watchdog_before(deadline);
 
   if (ctx_->async_handler) {
     // Coroutine handlers run on this connection's thread: a short handler
@@ -409,6 +410,7 @@ void server_connection::start_write(clock::time_point now) {
   answers_in_write_ = unwritten_answers_;
   writing_now_ = true;
   write_started_ = now;
+  arm_watchdog_before(now + std::chrono::milliseconds(config_->write_timeout_ms));
   asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()),
                     [self = shared_from_this()](std::error_code ec, std::size_t n) { self->write_done(ec, n); });
 }
@@ -439,17 +441,23 @@ void server_connection::write_done(std::error_code ec, std::size_t n) {
   maybe_finish();
 }
 
+void server_connection::arm_watchdog_before(clock::time_point deadline) {
+  if (deadline < watchdog_expiry_) watchdog_timer_.cancel();
+}
+
 asio::awaitable<void> server_connection::watchdog() {
   const auto read_timeout = std::chrono::milliseconds(config_->read_timeout_ms);
   const auto write_timeout = std::chrono::milliseconds(config_->write_timeout_ms);
   const auto handler_timeout = std::chrono::milliseconds(config_->handler_timeout_ms);
   while (!closed_) {
     const auto now = clock::now();
-    // Wake at least once per the shorter of the write and handler timeouts: a
-    // write or a task that starts after `now` has its deadline after that, so
-    // the next pass sees it in time. Nobody has to wake the watchdog for each
-    // write or task, which would cost a timer update per message.
-    auto next = now + std::min(write_timeout, handler_timeout);
+    // Wake at least once per the shorter of the write and handler timeouts
+    // (but not more often than min_watchdog_period): a write or a task that
+    // starts after `now` has its deadline after that, so the next pass sees
+    // it in time and nobody has to wake the watchdog for it, which would cost
+    // a timer update per message. Only shorter timeouts need the wake-up
+    // (arm_watchdog_before).
+    auto next = now + std::max(min_watchdog_period, std::min(write_timeout, handler_timeout));
 
     // Handler deadlines: answer HANDLER_TIMEOUT; the handler's late result is dropped.
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
@@ -499,6 +507,7 @@ asio::awaitable<void> server_connection::watchdog() {
       result_ = DetectionResult{};
       spare_results_.clear();
     }
+    watchdog_expiry_ = next;
     watchdog_timer_.expires_at(next);
     co_await watchdog_timer_.async_wait(use_nothrow_awaitable);
   }

@@ -69,6 +69,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   void write_done(std::error_code ec, std::size_t n);
   void maybe_finish();
   void close(std::string_view reason);
+  /// Wakes the watchdog now when `deadline` comes before its next pass.
+  void arm_watchdog_before(clock::time_point deadline);
   [[nodiscard]] std::size_t occupied_slots() const noexcept { return in_flight_.size() + unwritten_answers_; }
   [[nodiscard]] bool must_wait_for_slot(std::size_t max_in_flight) const noexcept {
     // Answers the client has not read yet count too: a client that never
@@ -102,6 +104,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
 
   asio::steady_timer watchdog_timer_;
   asio::steady_timer slot_signal_;
+  clock::time_point watchdog_expiry_ = clock::time_point::max();
+  static constexpr std::chrono::milliseconds min_watchdog_period{1000};
   clock::time_point last_activity_;
   clock::time_point batch_time_;  // when the frames being decoded arrived (or their wait for a slot ended)
   clock::time_point write_started_;
