@@ -69,7 +69,7 @@ exit_code run_cli(int argc, const char* const* argv, std::ostream& out, std::ost
   add_health_command(app, ctx);
   add_process_commands(app, ctx);
   add_hash_command(app, ctx);
-  add_ipc_commands(app, ctx);
+  add_bench_command(add_ipc_commands(app, ctx), ctx);
   add_metrics_command(app, ctx);
   add_config_commands(app, ctx);
   // No require_subcommand(): CLI11 would then call a mistyped command "missing"

@@ -1,7 +1,7 @@
 // The few operating-system facts the subcommands need that the standard
 // library does not give: process ids, whether a directory takes new files,
-// and the mode and owner of a Unix socket endpoint. POSIX and Windows
-// versions live side by side in platform.cpp.
+// the mode and owner of a Unix socket endpoint, and running another program.
+// POSIX and Windows versions live side by side in platform.cpp.
 //
 //   const auto self = platform::process_id();
 //   if (platform::endpoints_are_files) auto file = platform::stat_file(path);
@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemoneye/ipc/error.hpp"
 
@@ -45,5 +46,16 @@ struct file_mode_owner {
 /// stat(2) of `path`; errc::io with the system's message when it fails.
 /// Only meaningful where endpoints_are_files; fails on Windows.
 ipc::result<file_mode_owner> stat_file(const std::string& path);
+
+/// The path of this program's executable (/proc/self/exe, GetModuleFileNameW).
+ipc::result<std::filesystem::path> own_executable();
+
+/// Whether `path` names a file this process may execute.
+bool is_executable(const std::filesystem::path& path);
+
+/// Runs the program at `path` with `argv` (argv[0] included), sharing this
+/// process's standard streams, and waits for it: its exit status, or 128 +
+/// the signal that ended it. errc::io when it cannot be started.
+ipc::result<int> run_program(const std::filesystem::path& path, const std::vector<std::string>& argv);
 
 }  // namespace daemoneye::cli::platform

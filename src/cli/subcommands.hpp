@@ -25,6 +25,9 @@ void add_hash_command(CLI::App& parent, cli_context& ctx);
 /// ipc_commands.cpp: the `ipc` group with `test`; returns the group.
 CLI::App& add_ipc_commands(CLI::App& parent, cli_context& ctx);
 
+/// bench_command.cpp: `ipc bench [ARGS...]`, which runs daemoneye-bench.
+void add_bench_command(CLI::App& ipc_group, cli_context& ctx);
+
 /// metrics_command.cpp: `metrics`.
 void add_metrics_command(CLI::App& parent, cli_context& ctx);
 
