@@ -12,8 +12,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#ifndef _WIN32
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
+
+#include "support/temp_dir.hpp"
 
 namespace daemoneye::ipc {
 namespace {
@@ -21,30 +25,19 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
+/// A fresh directory (test::temp_dir) that files can be written into.
 class temp_dir {
  public:
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "daemoneye-config-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-
   /// Writes `text` to `name` inside the directory and returns its path.
   std::filesystem::path write(const std::string& name, const std::string& text) const {
-    auto file = path_ / name;
+    auto file = dir_.path() / name;
     std::ofstream(file) << text;
     return file;
   }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] const std::filesystem::path& path() const { return dir_.path(); }
 
  private:
-  std::filesystem::path path_;
+  test::temp_dir dir_;
 };
 
 /// Sets (or unsets, given nullopt) one environment variable and restores it on scope exit.
@@ -61,11 +54,16 @@ class scoped_env {
 
  private:
   void set(const std::optional<std::string>& value) const {
+#ifdef _WIN32
+    // An empty value removes the variable on Windows.
+    ::_putenv_s(name_.c_str(), value ? value->c_str() : "");
+#else
     if (value) {
       ::setenv(name_.c_str(), value->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
     } else {
       ::unsetenv(name_.c_str());  // NOLINT(concurrency-mt-unsafe)
     }
+#endif
   }
   std::string name_;
   std::optional<std::string> old_;
@@ -142,6 +140,7 @@ TEST(Config, LoadConfigWithNoSourcesGivesTheDefaults) {
 
 // ---- default endpoint ----
 
+#ifndef _WIN32  // the Windows default is a fixed pipe name (named_pipe_test.cpp)
 /// default_endpoint_path() as seen by a non-root user: computed in a child
 /// that drops to uid 65534 when the tests run as root. Returns the path and the uid used.
 std::optional<std::pair<std::string, unsigned>> endpoint_as_non_root() {
@@ -197,6 +196,8 @@ TEST(Config, DefaultEndpointForRootIsUnderVarRunWhateverXdgSays) {
   const scoped_env xdg("XDG_RUNTIME_DIR", "/run/user/0");
   EXPECT_EQ(ipc_config::default_endpoint_path(), "/var/run/daemoneye/procmond.sock");
 }
+
+#endif  // _WIN32
 
 // ---- YAML file ----
 
