@@ -24,6 +24,7 @@
 #include "daemoneye/ipc/server.hpp"
 #include "daemoneye/ipc/transport.hpp"
 
+#include "support/served_endpoint.hpp"
 #include "support/temp_dir.hpp"
 
 namespace daemoneye::ipc {
@@ -31,27 +32,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-ipc_config config_at(const std::string& path) {
-  ipc_config cfg;
-  cfg.endpoint_path = path;
-  cfg.threads = 2;
-  return cfg;
-}
-
-DetectionResult echo(const DetectionTask& task) { return results::success(task.task_id()); }
-
-/// Sends one task with a fresh blocking_client.
-result<DetectionResult> round_trip(const ipc_config& cfg, const std::string& id = "probe") {
-  blocking_client client(cfg);
-  return client.send_task(tasks::new_test_task(id, wire::ENUMERATE_PROCESSES));
-}
-
-void expect_served(const ipc_config& cfg) {
-  auto r = round_trip(cfg);
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(r->success());
-  EXPECT_EQ(r->task_id(), "probe");
-}
+using test::config_at;
+using test::echo;
+using test::expect_served;
+using test::round_trip;
 
 unsigned mode_of(const std::string& path) {
   struct stat st {};

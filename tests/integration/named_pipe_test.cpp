@@ -18,6 +18,7 @@
 #include "daemoneye/ipc/server.hpp"
 #include "daemoneye/ipc/transport.hpp"
 
+#include "support/served_endpoint.hpp"
 #include "support/temp_dir.hpp"
 
 namespace daemoneye::ipc {
@@ -25,22 +26,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-ipc_config config_at(const std::string& path) {
-  ipc_config cfg;
-  cfg.endpoint_path = path;
-  cfg.threads = 2;
-  return cfg;
-}
-
-DetectionResult echo(const DetectionTask& task) { return results::success(task.task_id()); }
-
-void expect_served(const ipc_config& cfg) {
-  blocking_client client(cfg);
-  auto r = client.send_task(tasks::new_test_task("probe", wire::ENUMERATE_PROCESSES));
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(r->success());
-  EXPECT_EQ(r->task_id(), "probe");
-}
+using test::config_at;
+using test::echo;
+using test::expect_served;
 
 TEST(NamedPipe, DefaultEndpointIsThePipeOfTheSpecification) {
   EXPECT_EQ(ipc_config::default_endpoint_path(), R"(\\.\pipe\daemoneye\procmond)");
