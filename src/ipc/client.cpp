@@ -305,10 +305,17 @@ void interprocess_client::state::start_write() {
   // Calls arriving while a write is in progress append to `out`; the next
   // write sends them together.
   if (write_in_progress || out.empty() || !stream) return;
+  // Usually the socket takes everything at once, and no asynchronous write is needed.
+  const std::size_t sent = stream->try_write_some(out.span());
+  count.bytes_out.fetch_add(sent, std::memory_order_relaxed);
+  if (sent == out.size()) {
+    out.clear();
+    return;
+  }
   write_in_progress = true;
   out.swap(writing);
   asio::async_write(
-      *stream, asio::buffer(writing.data(), writing.size()),
+      *stream, asio::buffer(writing.data() + sent, writing.size() - sent),
       asio::bind_executor(strand, [self = shared_from_this(), gen = generation](std::error_code ec, std::size_t n) {
         self->write_done(ec, n, gen);
       }));

@@ -194,6 +194,15 @@ peer_credentials local_stream::peer() const {
   return creds;
 }
 
+std::size_t local_stream::try_write_some(std::span<const std::byte> bytes) noexcept {
+  int flags = MSG_DONTWAIT;
+#ifdef MSG_NOSIGNAL
+  flags |= MSG_NOSIGNAL;  // elsewhere Asio has set SO_NOSIGPIPE on the socket
+#endif
+  const auto n = ::send(stream_.native_handle(), bytes.data(), bytes.size(), flags);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 void local_stream::shutdown_send() noexcept {
   std::error_code ec;
   stream_.shutdown(asio::socket_base::shutdown_send, ec);

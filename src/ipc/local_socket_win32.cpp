@@ -156,6 +156,11 @@ peer_credentials local_stream::peer() const {
   return creds;
 }
 
+std::size_t local_stream::try_write_some(std::span<const std::byte> /*bytes*/) noexcept {
+  // An overlapped pipe handle has no "write only if it does not block".
+  return 0;
+}
+
 void local_stream::shutdown_send() noexcept {
   // A pipe has no half-close. What was written stays readable by the peer
   // after close(), so close() is what ends the stream.

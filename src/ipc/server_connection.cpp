@@ -408,27 +408,47 @@ void server_connection::start_write(clock::time_point now) {
   // Everything answered since the last write goes out in one system call.
   out_.swap(writing_);
   answers_in_write_ = unwritten_answers_;
+  // Usually the socket takes the whole batch at once. The write is then over
+  // here: no asynchronous operation, no pass through the event loop.
+  const std::size_t sent = stream_.try_write_some(writing_.span());
+  if (sent == writing_.size()) {
+    write_finished(sent, now);
+    if (reading_stopped_ || shutting_down_) {
+      // Closing here could pull state from under our caller (the watchdog's
+      // loop over in_flight_, say): check once it has returned.
+      asio::post(executor_, [self = shared_from_this()] { self->maybe_finish(); });
+    }
+    return;
+  }
   writing_now_ = true;
   write_started_ = now;
   arm_watchdog_before(now + std::chrono::milliseconds(config_->write_timeout_ms));
-  asio::async_write(stream_, asio::buffer(writing_.data(), writing_.size()),
-                    [self = shared_from_this()](std::error_code ec, std::size_t n) { self->write_done(ec, n); });
+  asio::async_write(stream_, asio::buffer(writing_.data() + sent, writing_.size() - sent),
+                    [self = shared_from_this(), sent](std::error_code ec, std::size_t n) {
+                      self->write_done(ec, sent + n);
+                    });
 }
 
 void server_connection::write_done(std::error_code ec, std::size_t n) {
   writing_now_ = false;
-  const std::size_t written = writing_.size();
-  writing_.clear();
-  if (closed_) return;
-  if (ec) {
-    close("io_error");
+  if (closed_ || ec) {
+    writing_.clear();
+    if (!closed_) close("io_error");
     return;
   }
+  write_finished(n, clock::now());
+  start_write(last_activity_);  // what was answered during this write
+  maybe_finish();
+}
+
+void server_connection::write_finished(std::size_t n, clock::time_point now) {
+  const std::size_t written = writing_.size();
+  writing_.clear();
   ctx_->count.bytes_out.fetch_add(n, std::memory_order_relaxed);
   if (ctx_->observer) ctx_->observer->bytes_transferred(0, n);
   unwritten_answers_ -= answers_in_write_;
   answers_in_write_ = 0;
-  last_activity_ = clock::now();
+  last_activity_ = now;
   // Memory grown for large answers is kept while they keep coming (up to
   // max_retained_buffer) and goes back once a small batch follows; the
   // watchdog frees it when the connection is idle.
@@ -436,9 +456,7 @@ void server_connection::write_done(std::error_code ec, std::size_t n) {
       (written <= frame_decoder::read_chunk || writing_.capacity() > max_retained_buffer)) {
     writing_.shrink_to(frame_decoder::read_chunk);
   }
-  slot_signal_.cancel();
-  start_write(last_activity_);  // what was answered during this write
-  maybe_finish();
+  slot_signal_.cancel();  // a reader waiting for a free slot may go on
 }
 
 void server_connection::arm_watchdog_before(clock::time_point deadline) {

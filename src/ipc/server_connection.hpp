@@ -66,7 +66,10 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   /// Writes the answers waiting in out_, unless a write is already running.
   /// `now`: the current time, or a moment ago when the caller has just read it.
   void start_write(clock::time_point now);
+  /// The asynchronous part of a write ended.
   void write_done(std::error_code ec, std::size_t n);
+  /// The batch in writing_ is written (`n` bytes in all): count it, free its slots.
+  void write_finished(std::size_t n, clock::time_point now);
   void maybe_finish();
   void close(std::string_view reason);
   /// Wakes the watchdog now when `deadline` comes before its next pass.

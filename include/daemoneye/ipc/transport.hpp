@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -72,6 +73,13 @@ class local_stream {
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return stream_.async_write_some(buffers, std::forward<Token>(token));
   }
+
+  /// Writes what the transport takes at once, without waiting, and returns
+  /// how many bytes that was. 0 when it would block, on an error (the next
+  /// async write reports it) and where the transport has no non-blocking write
+  /// (named pipes): the caller then writes asynchronously as usual. Call it
+  /// only while no async write is running on the stream.
+  std::size_t try_write_some(std::span<const std::byte> bytes) noexcept;
 
   /// The peer's credentials: uid/gid/pid from the kernel on Unix, the
   /// process id on Windows (GetNamedPipeClientProcessId / ServerProcessId).
