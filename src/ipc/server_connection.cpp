@@ -423,10 +423,9 @@ void server_connection::start_write(clock::time_point now) {
   writing_now_ = true;
   write_started_ = now;
   arm_watchdog_before(now + std::chrono::milliseconds(config_->write_timeout_ms));
-  asio::async_write(stream_, asio::buffer(writing_.data() + sent, writing_.size() - sent),
-                    [self = shared_from_this(), sent](std::error_code ec, std::size_t n) {
-                      self->write_done(ec, sent + n);
-                    });
+  asio::async_write(
+      stream_, asio::buffer(writing_.data() + sent, writing_.size() - sent),
+      [self = shared_from_this(), sent](std::error_code ec, std::size_t n) { self->write_done(ec, sent + n); });
 }
 
 void server_connection::write_done(std::error_code ec, std::size_t n) {

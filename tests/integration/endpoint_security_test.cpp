@@ -7,8 +7,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <span>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -351,6 +354,57 @@ TEST(LocalStream, PeerReportsTheConnectingProcessPidAndUid) {
   EXPECT_EQ(*creds.uid, static_cast<std::uint32_t>(::geteuid()));
   ASSERT_TRUE(creds.gid.has_value());
   EXPECT_EQ(*creds.gid, static_cast<std::uint32_t>(::getegid()));
+}
+
+TEST(LocalStream, TryWriteSomeTakesWhatFitsWithoutBlockingAndZeroOnceThePeerIsGone) {
+  test::temp_dir dir;
+  const auto path = dir.file("listener.sock");
+  asio::io_context io;
+  auto listener = local_listener::open(io.get_executor(), {.path = path, .allowed_uids = {}});
+  ASSERT_TRUE(listener) << listener.error().message();
+  auto accepted = asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<std::optional<local_stream>> {
+        auto [ec, stream] = co_await listener->async_accept();
+        if (ec || !stream) co_return std::nullopt;
+        co_return std::move(*stream);
+      },
+      asio::use_future);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)  // NOLINT
+      << std::strerror(errno);
+  io.run_for(10s);
+  ASSERT_EQ(accepted.wait_for(0s), std::future_status::ready) << "the accept did not complete";
+  auto stream = accepted.get();
+  ASSERT_TRUE(stream.has_value());
+
+  // A small write is taken whole and arrives as written.
+  const std::string hello = "hello, peer";
+  EXPECT_EQ(stream->try_write_some(std::as_bytes(std::span(hello))), hello.size());
+  std::string got(hello.size(), '\0');
+  ASSERT_EQ(::recv(fd, got.data(), got.size(), MSG_WAITALL), static_cast<ssize_t>(got.size()));
+  EXPECT_EQ(got, hello);
+
+  // With the peer not reading, the socket fills up: the writes shrink to 0
+  // instead of blocking, after taking less than was offered.
+  const std::vector<std::byte> chunk(1U << 20U, std::byte{'x'});
+  std::size_t taken = 0;
+  for (int i = 0; i < 64; ++i) {
+    const auto n = stream->try_write_some(chunk);
+    if (n == 0) break;
+    taken += n;
+  }
+  EXPECT_GT(taken, 0U);
+  EXPECT_LT(taken, 64 * chunk.size());
+  EXPECT_EQ(stream->try_write_some(chunk), 0U);
+
+  // A closed peer: 0 again, and no SIGPIPE ends the test process.
+  ::close(fd);
+  EXPECT_EQ(stream->try_write_some(std::as_bytes(std::span(hello))), 0U);
 }
 
 }  // namespace
