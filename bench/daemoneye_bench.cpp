@@ -10,9 +10,11 @@
 // Self-contained (no configuration, no files besides a private temporary
 // directory), so `daemoneye-cli ipc bench` can exec it.
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <sys/utsname.h>
 
 #include "daemoneye/ipc/blocking_client.hpp"
@@ -52,6 +55,10 @@ floor) of the same byte sizes; the server runs in a forked child process.
                        server reuses (interprocess_server::in_place_handler) instead of returning it
   --server-threads N   server worker threads (default 0: one per hardware thread, as procmond)
   --client-threads N   io_context threads of the 8-connection pipelined row (default: CPUs, at most 8)
+  --cpus PLACEMENT     os: where the scheduler puts them (default); same: the client and every server on
+                       one CPU, so a round trip costs CPU time and context switches only; split: the client
+                       on one CPU and the servers on another, so every message wakes the other CPU
+                       (split exits with status 4 where this process may use only one CPU)
   --server-log PATH    where the servers' logs go (default /dev/null)
   --server-config K=V  a server setting, key as in the config file (e.g. write_timeout_ms=30000); repeatable
   --filter TEXT        run only the rows whose name contains TEXT (e.g. for a profiler)
@@ -59,6 +66,8 @@ floor) of the same byte sizes; the server runs in a forked child process.
   --quick              1 round of 20 iterations per row (a smoke run for CI)
   --help
 )";
+
+enum class cpu_placement { os, same, split };
 
 struct options {
   std::size_t rounds = 5;
@@ -68,6 +77,7 @@ struct options {
   bool in_place = false;
   std::uint32_t server_threads = 0;
   unsigned client_threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
+  cpu_placement placement = cpu_placement::os;
   std::string server_log = "/dev/null";
   std::vector<std::pair<std::string, std::string>> server_settings;
   std::string filter;
@@ -120,6 +130,17 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--client-threads") {
       if (!parse_number(value(), o.client_threads) || o.client_threads == 0) {
         die("--client-threads needs a positive integer");
+      }
+    } else if (arg == "--cpus") {
+      const auto v = value();
+      if (v == "os") {
+        o.placement = cpu_placement::os;
+      } else if (v == "same") {
+        o.placement = cpu_placement::same;
+      } else if (v == "split") {
+        o.placement = cpu_placement::split;
+      } else {
+        die("--cpus is os, same or split");
       }
     } else if (arg == "--server-log") {
       o.server_log = std::string(value());
@@ -178,6 +199,28 @@ std::string kernel_release() {
   return fmt::format("{} {} {}", u.sysname, u.release, u.machine);
 }
 
+/// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+/// Binds this process (its threads to come, and the children it forks) to `cpu`.
+void run_on_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
+    throw std::runtime_error(fmt::format("cannot bind to CPU {}: {}", cpu, std::strerror(errno)));
+  }
+}
+
 /// A row and how to measure one round of it.
 struct planned_row {
   row_result result;
@@ -224,12 +267,29 @@ int run(const options& opt) {
   const auto records_raw = raw_request(records_req, records_resp);
   const auto large_raw = raw_request(large_req, large_resp);
 
+  // Children inherit the CPU binding in force when they are forked.
+  const auto cpus = allowed_cpus();
+  std::string placement = "placed by the OS";
+  if (opt.placement != cpu_placement::os) {
+    if (cpus.empty() || (opt.placement == cpu_placement::split && cpus.size() < 2)) {
+      std::cerr << "daemoneye-bench: --cpus split needs two CPUs this process may run on\n";
+      return 4;
+    }
+    const int server_cpu = opt.placement == cpu_placement::split ? cpus[1] : cpus[0];
+    run_on_cpu(server_cpu);
+    placement = opt.placement == cpu_placement::split
+                    ? fmt::format("client on CPU {}, servers on CPU {}", cpus[0], server_cpu)
+                    : fmt::format("client and servers all on CPU {}", server_cpu);
+  }
+
   // Both servers start before this process has any thread (fork-safe).
   auto floor_child =
       start_child([&](child_channel& ch) { return run_raw_echo_server(floor_path, ch); }, "floor server");
   auto server_child = start_child([&](child_channel& ch) { return run_echo_server(server_opts, ch); }, "IPC server");
   auto large_child =
       start_child([&](child_channel& ch) { return run_echo_server(large_opts, ch); }, "large-frame IPC server");
+
+  if (opt.placement == cpu_placement::split) run_on_cpu(cpus[0]);
 
   std::vector<memory_row> memory;
   constexpr unsigned idle_connections = 16;
@@ -378,6 +438,7 @@ int run(const options& opt) {
                                       : "sync on the blocking pool (as procmond)";
   if (opt.sync_handler && opt.in_place) desc.handler += ", answer written in place";
   desc.cpus = std::thread::hardware_concurrency();
+  desc.placement = placement;
   desc.server_threads = memory.empty() ? 0 : memory.front().usage.threads;
   desc.client_threads = opt.client_threads;
   desc.kernel = kernel_release();

@@ -91,9 +91,10 @@ std::optional<bool> row_result::meets_target() const {
 void print_table(std::ostream& out, const run_description& run, const std::vector<row_result>& rows,
                  const std::vector<memory_row>& memory) {
   fmt::print(out,
-             "daemoneye-bench: {} round(s) x {} per row, medians across rounds; handler {}; {} CPU(s) shared by "
-             "client and server; server threads {}; pipelined client threads {}; {}\n",
-             run.rounds, run.per_row, run.handler, run.cpus, run.server_threads, run.client_threads, run.kernel);
+             "daemoneye-bench: {} round(s) x {} per row, medians across rounds; handler {}; {} CPU(s), {}; "
+             "server threads {}; pipelined client threads {}; {}\n",
+             run.rounds, run.per_row, run.handler, run.cpus, run.placement, run.server_threads, run.client_threads,
+             run.kernel);
   fmt::print(out, "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>8}  {:<14} {:>8} {:>8} {:>7} {}\n", "row", "req B",
              "resp B", "p50 us", "p99 us", "msgs/s", "MB/s", "vs floor", "target", "srv CPU", "cli CPU", "srv cs",
              "errors");
@@ -131,10 +132,11 @@ void print_table(std::ostream& out, const run_description& run, const std::vecto
 void print_json(std::ostream& out, const run_description& run, const std::vector<row_result>& rows,
                 const std::vector<memory_row>& memory) {
   fmt::print(out,
-             "{{\n  \"run\": {{\"rounds\": {}, \"per_row\": {}, \"handler\": {}, \"cpus\": {}, \"server_threads\": {}, "
+             "{{\n  \"run\": {{\"rounds\": {}, \"per_row\": {}, \"handler\": {}, \"cpus\": {}, \"placement\": {}, "
+             "\"server_threads\": {}, "
              "\"client_threads\": {}, \"kernel\": {}}},\n  \"rows\": [",
-             run.rounds, json_string(run.per_row), json_string(run.handler), run.cpus, run.server_threads,
-             run.client_threads, json_string(run.kernel));
+             run.rounds, json_string(run.per_row), json_string(run.handler), run.cpus, json_string(run.placement),
+             run.server_threads, run.client_threads, json_string(run.kernel));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const auto ratio = row.median_ratio();

@@ -63,6 +63,7 @@ struct run_description {
   std::string per_row;  ///< "0.25 s" or "1000 iterations"
   std::string handler;  ///< "sync (as procmond)" or "async (coroutine)"
   unsigned cpus = 0;
+  std::string placement;  ///< where the processes run: "as the OS places them", "all on CPU 1", ...
   std::uint64_t server_threads = 0;
   unsigned client_threads = 0;
   std::string kernel;
