@@ -26,10 +26,9 @@ std::size_t header_size(const codec_options& opts, std::size_t payload_size) noe
   return varint + 4;
 }
 
-result<void> check_payload_size(const codec_options& opts, std::size_t payload_size) {
-  if (payload_size == 0) return fail(invalid_length_error(0, "a frame must carry a non-empty payload"));
-  if (payload_size > opts.max_frame_bytes) return fail(too_large_error(payload_size, opts.max_frame_bytes));
-  return {};
+ipc_error payload_size_error(const codec_options& opts, std::size_t payload_size) {
+  if (payload_size == 0) return invalid_length_error(0, "a frame must carry a non-empty payload");
+  return too_large_error(payload_size, opts.max_frame_bytes);
 }
 
 result<std::size_t> write_header(const codec_options& opts, std::span<const std::byte> payload,

@@ -61,8 +61,7 @@ server_connection::server_connection(std::shared_ptr<server_context> ctx, execut
 void server_connection::start() {
   spdlog::info("connection {} opened ({})", id_, peer_);
   auto self = shared_from_this();
-  asio::co_spawn(
-      executor_, [self] { return self->read_loop(); }, log_exception{id_, "reader"});
+  asio::post(executor_, [self] { self->serve(); });
   asio::co_spawn(
       executor_, [self] { return self->watchdog(); }, log_exception{id_, "watchdog"});
 }
@@ -78,7 +77,28 @@ void server_connection::close_now() {
   asio::post(executor_, [self = shared_from_this()] { self->close("server_stopped"); });
 }
 
-asio::awaitable<void> server_connection::read_loop() {
+void server_connection::serve() {
+  // Plain completion handlers rather than a coroutine: this runs once per
+  // read, and a resumption costs more than a callback.
+  try {
+    if (!decode_batch()) return;
+  } catch (const std::exception& e) {
+    spdlog::error("connection {}: serving failed: {}", id_, e.what());
+    close("internal_error");
+    return;
+  }
+  // Memory grown for a large frame goes back once a small frame follows it;
+  // a stream of large frames keeps it, up to max_retained_buffer. Only
+  // here: while a read is pending, the kernel writes into that buffer.
+  if (decoder_.buffered() == 0 && (!last_frame_large_ || decoder_.capacity() > max_retained_buffer)) {
+    decoder_.release_memory();
+  }
+  auto room = decoder_.prepare();
+  stream_.async_read_some(asio::buffer(room.data(), room.size()),
+                          [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+bool server_connection::decode_batch() {
   const std::size_t max_in_flight = std::max<std::uint32_t>(1, config_->flow_control.max_in_flight);
   while (!closed_ && !reading_stopped_) {
     // Decode every complete frame already received. When the connection has
@@ -104,46 +124,44 @@ asio::awaitable<void> server_connection::read_loop() {
     in_batch_ = false;
     start_write(batch_time_);
     spent_results_.clear();
-    if (closed_ || reading_stopped_) break;
-    if (slots_full) {
-      // A finished write or handler frees slots and signals; check again
-      // first, as nothing may be left to signal.
-      if (must_wait_for_slot(max_in_flight)) {
-        slot_signal_.expires_at(clock::time_point::max());
-        co_await slot_signal_.async_wait(use_nothrow_awaitable);
-        batch_time_ = clock::now();
-      }
-      continue;
+    if (closed_ || reading_stopped_) return false;
+    if (!slots_full) return true;
+    // A finished write or handler frees slots and cancels the wait; check
+    // again first, as nothing may be left to signal.
+    if (must_wait_for_slot(max_in_flight)) {
+      slot_signal_.expires_at(clock::time_point::max());
+      slot_signal_.async_wait([self = shared_from_this()](std::error_code) {
+        self->batch_time_ = clock::now();
+        self->serve();
+      });
+      return false;
     }
-    // Memory grown for a large frame goes back once a small frame follows it;
-    // a stream of large frames keeps it, up to max_retained_buffer. Only
-    // here: while a read is pending, the kernel writes into that buffer.
-    if (decoder_.buffered() == 0 && (!last_frame_large_ || decoder_.capacity() > max_retained_buffer)) {
-      decoder_.release_memory();
-    }
-    auto room = decoder_.prepare();
-    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
-    if (closed_) break;
-    if (ec) {
-      if (ec == asio::error::eof) {
-        if (decoder_.buffered() > 0) {
-          spdlog::warn("connection {}: peer closed in the middle of a frame ({} bytes buffered)", id_,
-                       decoder_.buffered());
-        }
-        // The peer may have only shut down its sending side: answer what is in flight first.
-        reading_stopped_ = true;
-        close_reason_ = "peer_closed";
-        maybe_finish();
-      } else {
-        close("io_error");
-      }
-      break;
-    }
-    decoder_.commit(n);
-    ctx_->count.bytes_in.fetch_add(n, std::memory_order_relaxed);
-    if (ctx_->observer) ctx_->observer->bytes_transferred(n, 0);
-    last_activity_ = batch_time_ = clock::now();
   }
+  return false;
+}
+
+void server_connection::on_read(std::error_code ec, std::size_t n) {
+  if (closed_) return;
+  if (ec) {
+    if (ec == asio::error::eof) {
+      if (decoder_.buffered() > 0) {
+        spdlog::warn("connection {}: peer closed in the middle of a frame ({} bytes buffered)", id_,
+                     decoder_.buffered());
+      }
+      // The peer may have only shut down its sending side: answer what is in flight first.
+      reading_stopped_ = true;
+      close_reason_ = "peer_closed";
+      maybe_finish();
+    } else {
+      close("io_error");
+    }
+    return;
+  }
+  decoder_.commit(n);
+  ctx_->count.bytes_in.fetch_add(n, std::memory_order_relaxed);
+  if (ctx_->observer) ctx_->observer->bytes_transferred(n, 0);
+  last_activity_ = batch_time_ = clock::now();
+  serve();
 }
 
 void server_connection::on_frame(std::span<const std::byte> payload) {

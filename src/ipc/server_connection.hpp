@@ -27,7 +27,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   server_connection(std::shared_ptr<server_context> ctx, executor_type executor, local_stream stream,
                     std::shared_ptr<const ipc_config> config, std::uint64_t id);
 
-  /// Starts the reader, writer and watchdog coroutines.
+  /// Starts reading and the watchdog coroutine.
   void start();
   /// Graceful shutdown: answer what is in flight, then close (thread-safe).
   void begin_shutdown();
@@ -45,7 +45,13 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     clock::time_point deadline;
   };
 
-  asio::awaitable<void> read_loop();
+  /// Answers the frames received so far, then reads more, or waits for a
+  /// free slot first. Exactly one read or wait is pending at any time.
+  void serve();
+  /// Decodes and answers what is buffered. True: read more now; false: a
+  /// slot wait was started, or the connection stops reading.
+  bool decode_batch();
+  void on_read(std::error_code ec, std::size_t n);
   asio::awaitable<void> watchdog();
   /// Runs the coroutine handler for the task in `slot` and answers it.
   static asio::awaitable<void> run_async_handler(std::shared_ptr<server_connection> self, std::uint64_t slot,

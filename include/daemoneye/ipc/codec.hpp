@@ -48,9 +48,17 @@ inline constexpr std::size_t max_header_size = max_varint_bytes + 4;
 /// Header size for a payload of `payload_size` bytes under `opts`.
 std::size_t header_size(const codec_options& opts, std::size_t payload_size) noexcept;
 
+/// Why `payload_size` breaks the rules check_payload_size applies.
+ipc_error payload_size_error(const codec_options& opts, std::size_t payload_size);
+
 /// Checks a payload length against the rules both directions share
-/// (non-zero, at most max_frame_bytes).
-result<void> check_payload_size(const codec_options& opts, std::size_t payload_size);
+/// (non-zero, at most max_frame_bytes). Inline: it runs for every frame.
+inline result<void> check_payload_size(const codec_options& opts, std::size_t payload_size) {
+  if (payload_size == 0 || payload_size > opts.max_frame_bytes) [[unlikely]] {
+    return fail(payload_size_error(opts, payload_size));
+  }
+  return {};
+}
 
 /// Writes the header for `payload` into `out`, which must hold
 /// header_size(opts, payload.size()) bytes. Returns the bytes written.
