@@ -14,12 +14,12 @@
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -217,7 +217,8 @@ void run_on_cpu(int cpu) {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
-    throw std::runtime_error(fmt::format("cannot bind to CPU {}: {}", cpu, std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot bind to CPU {}: {}", cpu, std::error_code(errno, std::system_category()).message()));
   }
 }
 
