@@ -11,6 +11,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <asio/co_spawn.hpp>
@@ -319,35 +320,51 @@ TEST(EndpointSecurity, PeerInAllowedUidsIsServed) {
   EXPECT_EQ(server.stats().connections_rejected_uid, 0U);
 }
 
-TEST(LocalStream, PeerReportsTheConnectingProcessPidAndUid) {
-  test::temp_dir dir;
-  const auto path = dir.file("listener.sock");
+/// One end of a connection made with a raw socket and accepted by a
+/// local_listener; the raw socket is closed with it.
+struct accepted_connection {
   asio::io_context io;
-  auto listener = local_listener::open(io.get_executor(), {.path = path, .allowed_uids = {}});
-  ASSERT_TRUE(listener) << listener.error().message();
+  std::optional<local_stream> stream;
+  int fd = -1;
+  accepted_connection() = default;
+  accepted_connection(const accepted_connection&) = delete;
+  accepted_connection& operator=(const accepted_connection&) = delete;
+  ~accepted_connection() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
+/// Listens on `path`, connects to it with a raw socket and accepts.
+void accept_raw_connection(const std::string& path, accepted_connection& c) {
+  auto listener = local_listener::open(c.io.get_executor(), {.path = path, .allowed_uids = {}});
+  ASSERT_TRUE(listener) << listener.error().message();
   auto accepted = asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<peer_credentials> {
+      c.io,
+      [&]() -> asio::awaitable<std::optional<local_stream>> {
         auto [ec, stream] = co_await listener->async_accept();
-        if (ec || !stream) co_return peer_credentials{};
-        co_return stream->peer();
+        if (ec || !stream) co_return std::nullopt;
+        co_return std::move(*stream);
       },
       asio::use_future);
-
   // connect() completes through the listen backlog before the accept runs.
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
+  c.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(c.fd, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
-  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)  // NOLINT
+  ASSERT_EQ(::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)  // NOLINT
       << std::strerror(errno);
-
-  io.run_for(10s);
+  c.io.run_for(10s);
   ASSERT_EQ(accepted.wait_for(0s), std::future_status::ready) << "the accept did not complete";
-  const auto creds = accepted.get();
-  ::close(fd);
+  c.stream = accepted.get();
+  ASSERT_TRUE(c.stream.has_value());
+}
+
+TEST(LocalStream, PeerReportsTheConnectingProcessPidAndUid) {
+  test::temp_dir dir;
+  accepted_connection c;
+  ASSERT_NO_FATAL_FAILURE(accept_raw_connection(dir.file("listener.sock"), c));
+  const auto creds = c.stream->peer();
   ASSERT_TRUE(creds.pid.has_value());
   ASSERT_TRUE(creds.uid.has_value());
   EXPECT_EQ(*creds.pid, static_cast<std::int64_t>(::getpid()));
@@ -358,29 +375,10 @@ TEST(LocalStream, PeerReportsTheConnectingProcessPidAndUid) {
 
 TEST(LocalStream, TryWriteSomeTakesWhatFitsWithoutBlockingAndZeroOnceThePeerIsGone) {
   test::temp_dir dir;
-  const auto path = dir.file("listener.sock");
-  asio::io_context io;
-  auto listener = local_listener::open(io.get_executor(), {.path = path, .allowed_uids = {}});
-  ASSERT_TRUE(listener) << listener.error().message();
-  auto accepted = asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<std::optional<local_stream>> {
-        auto [ec, stream] = co_await listener->async_accept();
-        if (ec || !stream) co_return std::nullopt;
-        co_return std::move(*stream);
-      },
-      asio::use_future);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)  // NOLINT
-      << std::strerror(errno);
-  io.run_for(10s);
-  ASSERT_EQ(accepted.wait_for(0s), std::future_status::ready) << "the accept did not complete";
-  auto stream = accepted.get();
-  ASSERT_TRUE(stream.has_value());
+  accepted_connection c;
+  ASSERT_NO_FATAL_FAILURE(accept_raw_connection(dir.file("listener.sock"), c));
+  auto& stream = c.stream;
+  const int fd = c.fd;
 
   // A small write is taken whole and arrives as written.
   const std::string hello = "hello, peer";
@@ -403,7 +401,7 @@ TEST(LocalStream, TryWriteSomeTakesWhatFitsWithoutBlockingAndZeroOnceThePeerIsGo
   EXPECT_EQ(stream->try_write_some(chunk), 0U);
 
   // A closed peer: 0 again, and no SIGPIPE ends the test process.
-  ::close(fd);
+  ::close(std::exchange(c.fd, -1));
   EXPECT_EQ(stream->try_write_some(std::as_bytes(std::span(hello))), 0U);
 }
 
