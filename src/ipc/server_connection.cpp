@@ -79,23 +79,26 @@ void server_connection::close_now() {
 
 void server_connection::serve() {
   // Plain completion handlers rather than a coroutine: this runs once per
-  // read, and a resumption costs more than a callback.
+  // read, and a resumption costs more than a callback. Nothing may escape
+  // into the I/O thread's run(); what does ends this connection only.
   try {
     if (!decode_batch()) return;
+    // Memory grown for a large frame goes back once a small frame follows it;
+    // a stream of large frames keeps it, up to max_retained_buffer. Only
+    // here: while a read is pending, the kernel writes into that buffer.
+    if (decoder_.buffered() == 0 && (!last_frame_large_ || decoder_.capacity() > max_retained_buffer)) {
+      decoder_.release_memory();
+    }
+    auto room = decoder_.prepare();
+    stream_.async_read_some(asio::buffer(room.data(), room.size()),
+                            [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
   } catch (const std::exception& e) {
     spdlog::error("connection {}: serving failed: {}", id_, e.what());
     close("internal_error");
-    return;
+  } catch (...) {
+    spdlog::error("connection {}: serving failed with an unknown exception", id_);
+    close("internal_error");
   }
-  // Memory grown for a large frame goes back once a small frame follows it;
-  // a stream of large frames keeps it, up to max_retained_buffer. Only
-  // here: while a read is pending, the kernel writes into that buffer.
-  if (decoder_.buffered() == 0 && (!last_frame_large_ || decoder_.capacity() > max_retained_buffer)) {
-    decoder_.release_memory();
-  }
-  auto room = decoder_.prepare();
-  stream_.async_read_some(asio::buffer(room.data(), room.size()),
-                          [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 bool server_connection::decode_batch() {
