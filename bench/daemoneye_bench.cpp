@@ -272,7 +272,8 @@ int run(const options& opt) {
   const auto cpus = allowed_cpus();
   std::string placement = "placed by the OS";
   if (opt.placement != cpu_placement::os) {
-    if (cpus.empty() || (opt.placement == cpu_placement::split && cpus.size() < 2)) {
+    if (cpus.empty()) throw std::runtime_error("cannot read the CPUs this process may run on");
+    if (opt.placement == cpu_placement::split && cpus.size() < 2) {
       std::cerr << "daemoneye-bench: --cpus split needs two CPUs this process may run on\n";
       return 4;
     }
