@@ -88,6 +88,19 @@ result<local_ptr> owner_only_descriptor() {
   return local_ptr(descriptor);
 }
 
+/// Hands an overlapped pipe handle to the event loop; closes it on failure.
+result<asio::windows::stream_handle> adopt_pipe(const asio::any_io_executor& executor, HANDLE handle,
+                                                const std::string& path) {
+  asio::windows::stream_handle pipe(executor);
+  std::error_code ec;
+  pipe.assign(handle, ec);
+  if (ec) {
+    ::CloseHandle(handle);
+    return fail(errc::io, fmt::format("cannot register pipe {} with the event loop: {}", path, ec.message()));
+  }
+  return pipe;
+}
+
 /// Waits, without blocking the thread, for a client to connect to `pipe`:
 /// ConnectNamedPipe with an OVERLAPPED that Asio completes through the
 /// io_context. ERROR_PIPE_CONNECTED (a client came between creation and the
@@ -195,14 +208,7 @@ struct local_listener::state {
       }
       return fail(errc::io, fmt::format("cannot create pipe {}: {}", path, win32_message(error)));
     }
-    asio::windows::stream_handle pipe(executor);
-    std::error_code ec;
-    pipe.assign(handle, ec);
-    if (ec) {
-      ::CloseHandle(handle);
-      return fail(errc::io, fmt::format("cannot register pipe {} with the event loop: {}", path, ec.message()));
-    }
-    return pipe;
+    return adopt_pipe(executor, handle, path);
   }
 };
 
@@ -319,14 +325,9 @@ asio::awaitable<result<local_stream>> async_connect(asio::any_io_executor execut
         ::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
                       FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
     if (handle != INVALID_HANDLE_VALUE) {
-      asio::windows::stream_handle pipe(executor);
-      std::error_code ec;
-      pipe.assign(handle, ec);
-      if (ec) {
-        ::CloseHandle(handle);
-        co_return fail(errc::io, fmt::format("cannot register pipe {} with the event loop: {}", path, ec.message()));
-      }
-      co_return local_stream(std::move(pipe));
+      auto pipe = adopt_pipe(executor, handle, path);
+      if (!pipe) co_return fail(std::move(pipe).error());
+      co_return local_stream(std::move(*pipe));
     }
     const DWORD error = ::GetLastError();
     // Every instance busy is the only condition that may clear by itself
