@@ -37,9 +37,10 @@ namespace {
 using namespace std::chrono_literals;
 
 using test::config_at;
-using test::echo;
 using test::expect_served;
+using test::expect_start_refused;
 using test::round_trip;
+using test::start_echo;
 
 unsigned mode_of(const std::string& path) {
   struct stat st {};
@@ -83,9 +84,7 @@ TEST(EndpointSecurity, MissingDirectoriesAreCreatedWithMode0700) {
   const auto inner = dir.file("a/b/c");
   auto cfg = config_at(inner + "/procmond.sock");
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  auto ok = server.start();
-  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   EXPECT_EQ(mode_of(outer), 0700U);
   EXPECT_EQ(mode_of(middle), 0700U);
   EXPECT_EQ(mode_of(inner), 0700U);
@@ -96,8 +95,7 @@ TEST(EndpointSecurity, SocketFileHasMode0600FromTheStart) {
   test::temp_dir dir;
   auto cfg = config_at(dir.file("procmond.sock"));
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  ASSERT_TRUE(server.start());
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   ASSERT_TRUE(is_socket(cfg.endpoint_path));
   EXPECT_EQ(mode_of(cfg.endpoint_path), 0600U);
 }
@@ -110,13 +108,7 @@ TEST(EndpointSecurity, DirectoryWritableByGroupOrOthersWithoutStickyBitIsRefused
     ASSERT_TRUE(std::filesystem::create_directory(parent));
     ASSERT_EQ(::chmod(parent.c_str(), mode), 0);
     auto cfg = config_at(parent + "/procmond.sock");
-    interprocess_server server(cfg);
-    server.set_handler(echo);
-    auto ok = server.start();
-    ASSERT_FALSE(ok);
-    EXPECT_TRUE(ok.error().is(errc::unsafe_endpoint)) << ok.error().message();
-    EXPECT_NE(ok.error().message().find(parent), std::string::npos) << ok.error().message();
-    EXPECT_NE(ok.error().message().find("sticky"), std::string::npos) << ok.error().message();
+    ASSERT_NO_FATAL_FAILURE(expect_start_refused(cfg, errc::unsafe_endpoint, {parent, "sticky"}));
     EXPECT_FALSE(std::filesystem::exists(cfg.endpoint_path));
   }
 }
@@ -128,12 +120,7 @@ TEST(EndpointSecurity, DirectoryOwnedByAnotherUserIsRefused) {
   ASSERT_TRUE(std::filesystem::create_directory(parent));
   ASSERT_EQ(::chmod(parent.c_str(), 0700), 0);
   ASSERT_EQ(::chown(parent.c_str(), 65534, 65534), 0) << std::strerror(errno);
-  auto cfg = config_at(parent + "/procmond.sock");
-  interprocess_server server(cfg);
-  auto ok = server.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::unsafe_endpoint)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("owned by uid 65534"), std::string::npos) << ok.error().message();
+  expect_start_refused(config_at(parent + "/procmond.sock"), errc::unsafe_endpoint, {"owned by uid 65534"});
 }
 
 TEST(EndpointSecurity, WorldWritableDirectoryWithStickyBitIsAccepted) {
@@ -143,9 +130,7 @@ TEST(EndpointSecurity, WorldWritableDirectoryWithStickyBitIsAccepted) {
   ASSERT_EQ(::chmod(parent.c_str(), 01777), 0);
   auto cfg = config_at(parent + "/procmond.sock");
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  auto ok = server.start();
-  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   EXPECT_EQ(mode_of(parent), 01777U);
   expect_served(cfg);
 }
@@ -154,19 +139,12 @@ TEST(EndpointSecurity, SecondServerOnALiveEndpointIsRefusedAndTheFirstKeepsServi
   test::temp_dir dir;
   auto cfg = config_at(dir.file("procmond.sock"));
   interprocess_server first(cfg);
-  first.set_handler(echo);
-  ASSERT_TRUE(first.start());
+  ASSERT_NO_FATAL_FAILURE(start_echo(first));
   struct stat before {};
   ASSERT_EQ(::lstat(cfg.endpoint_path.c_str(), &before), 0);
 
-  interprocess_server second(cfg);
-  second.set_handler(echo);
-  auto ok = second.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::endpoint_in_use)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("another server is listening on " + cfg.endpoint_path), std::string::npos)
-      << ok.error().message();
-  second.stop();
+  ASSERT_NO_FATAL_FAILURE(
+      expect_start_refused(cfg, errc::endpoint_in_use, {"another server is listening on " + cfg.endpoint_path}));
 
   struct stat after {};
   ASSERT_EQ(::lstat(cfg.endpoint_path.c_str(), &after), 0);
@@ -183,9 +161,7 @@ TEST(EndpointSecurity, StaleSocketIsTakenOver) {
     auto cfg = config_at(dir.file("procmond.sock"));
     leave_stale_socket(cfg.endpoint_path, listened);
     interprocess_server server(cfg);
-    server.set_handler(echo);
-    auto ok = server.start();
-    ASSERT_TRUE(ok) << ok.error().message();
+    ASSERT_NO_FATAL_FAILURE(start_echo(server));
     EXPECT_EQ(mode_of(cfg.endpoint_path), 0600U);
     expect_served(cfg);
   }
@@ -200,12 +176,7 @@ TEST(EndpointSecurity, RegularFileAtTheEndpointIsRefusedAndLeftUntouched) {
     out << precious;
   }
   ASSERT_EQ(::chmod(cfg.endpoint_path.c_str(), 0640), 0);
-  interprocess_server server(cfg);
-  auto ok = server.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::unsafe_endpoint)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("not a socket"), std::string::npos) << ok.error().message();
-  server.stop();
+  ASSERT_NO_FATAL_FAILURE(expect_start_refused(cfg, errc::unsafe_endpoint, {"not a socket"}));
   EXPECT_EQ(contents_of(cfg.endpoint_path), precious);
   EXPECT_EQ(mode_of(cfg.endpoint_path), 0640U);
 }
@@ -216,11 +187,7 @@ TEST(EndpointSecurity, PathLongerThanTheSocketAddressLimitIsInvalidConfigNamingT
   ASSERT_LT(base.size(), 100U);
   const auto too_long = base + std::string(108 - base.size(), 'x');
   ASSERT_EQ(too_long.size(), 108U);
-  interprocess_server server(config_at(too_long));
-  auto ok = server.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("107"), std::string::npos) << ok.error().message();
+  ASSERT_NO_FATAL_FAILURE(expect_start_refused(config_at(too_long), errc::invalid_config, {"107"}));
   EXPECT_FALSE(std::filesystem::exists(too_long));
 }
 
@@ -231,28 +198,19 @@ TEST(EndpointSecurity, PathOfExactly107CharactersIsAccepted) {
   ASSERT_EQ(longest.size(), 107U);
   auto cfg = config_at(longest);
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  auto ok = server.start();
-  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   expect_served(cfg);
 }
 
 TEST(EndpointSecurity, EmptyPathIsInvalidConfig) {
-  interprocess_server server(config_at(""));
-  auto ok = server.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
+  expect_start_refused(config_at(""), errc::invalid_config);
   EXPECT_TRUE(validate_endpoint_path("").error().is(errc::invalid_config));
 }
 
 TEST(EndpointSecurity, PathWithAnEmbeddedNulIsInvalidConfig) {
   test::temp_dir dir;
   const auto path = dir.file("proc") + std::string(1, '\0') + "mond.sock";
-  interprocess_server server(config_at(path));
-  auto ok = server.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("NUL"), std::string::npos) << ok.error().message();
+  ASSERT_NO_FATAL_FAILURE(expect_start_refused(config_at(path), errc::invalid_config, {"NUL"}));
   EXPECT_FALSE(std::filesystem::exists(dir.file("proc")));
 }
 
@@ -260,8 +218,7 @@ TEST(EndpointSecurity, SocketFileIsRemovedByStop) {
   test::temp_dir dir;
   auto cfg = config_at(dir.file("procmond.sock"));
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  ASSERT_TRUE(server.start());
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   expect_served(cfg);
   ASSERT_TRUE(is_socket(cfg.endpoint_path));
   server.stop();
@@ -272,8 +229,7 @@ TEST(EndpointSecurity, SocketFileIsRemovedByGracefulShutdown) {
   test::temp_dir dir;
   auto cfg = config_at(dir.file("procmond.sock"));
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  ASSERT_TRUE(server.start());
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   expect_served(cfg);
   ASSERT_TRUE(is_socket(cfg.endpoint_path));
   server.graceful_shutdown(2s);
@@ -285,8 +241,7 @@ TEST(EndpointSecurity, PeerNotInAllowedUidsIsClosedWithoutAnAnswer) {
   auto cfg = config_at(dir.file("procmond.sock"));
   cfg.allowed_uids = {::geteuid() + 1};
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  ASSERT_TRUE(server.start());
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   auto r = round_trip(cfg);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(errc::peer_closed)) << r.error().message();
@@ -314,8 +269,7 @@ TEST(EndpointSecurity, PeerInAllowedUidsIsServed) {
   auto cfg = config_at(dir.file("procmond.sock"));
   cfg.allowed_uids = {::geteuid() + 1, ::geteuid()};
   interprocess_server server(cfg);
-  server.set_handler(echo);
-  ASSERT_TRUE(server.start());
+  ASSERT_NO_FATAL_FAILURE(start_echo(server));
   expect_served(cfg);
   EXPECT_EQ(server.stats().connections_rejected_uid, 0U);
 }

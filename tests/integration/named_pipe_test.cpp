@@ -27,8 +27,9 @@ namespace {
 using namespace std::chrono_literals;
 
 using test::config_at;
-using test::echo;
 using test::expect_served;
+using test::expect_start_refused;
+using test::start_echo;
 
 TEST(NamedPipe, DefaultEndpointIsThePipeOfTheSpecification) {
   EXPECT_EQ(ipc_config::default_endpoint_path(), R"(\\.\pipe\daemoneye\procmond)");
@@ -39,27 +40,16 @@ TEST(NamedPipe, SecondServerOnALiveEndpointIsRefusedAndTheFirstKeepsServing) {
   test::temp_dir dir;
   auto cfg = config_at(dir.endpoint("procmond"));
   interprocess_server first(cfg);
-  first.set_handler(echo);
-  ASSERT_TRUE(first.start());
-
-  interprocess_server second(cfg);
-  second.set_handler(echo);
-  auto ok = second.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::endpoint_in_use)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("another server is listening on " + cfg.endpoint_path), std::string::npos)
-      << ok.error().message();
-  second.stop();
+  ASSERT_NO_FATAL_FAILURE(start_echo(first));
+  ASSERT_NO_FATAL_FAILURE(
+      expect_start_refused(cfg, errc::endpoint_in_use, {"another server is listening on " + cfg.endpoint_path}));
   expect_served(cfg);
 }
 
 TEST(NamedPipe, PathOutsideThePipeNamespaceIsInvalidConfigSayingWhatItMustBe) {
   for (const std::string path : {R"(C:\daemoneye\procmond.sock)", "/run/daemoneye/procmond.sock", R"(\\.\pipe\)"}) {
-    interprocess_server server(config_at(path));
-    auto ok = server.start();
-    ASSERT_FALSE(ok) << path;
-    EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
-    EXPECT_NE(ok.error().message().find(R"(\\.\pipe\)"), std::string::npos) << ok.error().message();
+    SCOPED_TRACE(path);
+    ASSERT_NO_FATAL_FAILURE(expect_start_refused(config_at(path), errc::invalid_config, {R"(\\.\pipe\)"}));
     EXPECT_FALSE(validate(config_at(path))) << path;
   }
 }
@@ -77,23 +67,18 @@ TEST(NamedPipe, NameIsFreeForTheNextServerAfterStopAndAfterGracefulShutdown) {
   auto cfg = config_at(dir.endpoint("procmond"));
   {
     interprocess_server server(cfg);
-    server.set_handler(echo);
-    ASSERT_TRUE(server.start());
+    ASSERT_NO_FATAL_FAILURE(start_echo(server));
     expect_served(cfg);
     server.stop();
   }
   {
     interprocess_server server(cfg);
-    server.set_handler(echo);
-    auto ok = server.start();
-    ASSERT_TRUE(ok) << ok.error().message();
+    ASSERT_NO_FATAL_FAILURE(start_echo(server));
     expect_served(cfg);
     server.graceful_shutdown(2s);
   }
   interprocess_server last(cfg);
-  last.set_handler(echo);
-  auto ok = last.start();
-  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_NO_FATAL_FAILURE(start_echo(last));
   expect_served(cfg);
 }
 
@@ -101,11 +86,7 @@ TEST(NamedPipe, AllowedUidsIsRefusedBecauseWindowsHasNoUids) {
   test::temp_dir dir;
   auto cfg = config_at(dir.endpoint("procmond"));
   cfg.allowed_uids = {1000};
-  interprocess_server server(cfg);
-  auto ok = server.start();
-  ASSERT_FALSE(ok);
-  EXPECT_TRUE(ok.error().is(errc::invalid_config)) << ok.error().message();
-  EXPECT_NE(ok.error().message().find("allowed_uids"), std::string::npos) << ok.error().message();
+  expect_start_refused(cfg, errc::invalid_config, {"allowed_uids"});
 }
 
 TEST(NamedPipe, BothEndsReportThePeerProcessId) {
