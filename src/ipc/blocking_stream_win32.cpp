@@ -77,10 +77,7 @@ result<blocking_stream> blocking_stream::connect(const std::string& path, std::c
   const std::wstring name = wide(path);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    // SECURITY_IDENTIFICATION: the server may learn who we are, not act as us.
-    const HANDLE handle =
-        ::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                      FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
+    const HANDLE handle = open_pipe_client(name);
     if (handle != INVALID_HANDLE_VALUE) return blocking_stream(reinterpret_cast<std::intptr_t>(handle));  // NOLINT
     const DWORD error = ::GetLastError();
     if (error != ERROR_PIPE_BUSY) return fail(connect_error(win32_error(error), path, timeout));

@@ -43,6 +43,7 @@ std::error_code portable_read_error(std::error_code ec) noexcept {
 
 namespace {
 
+using detail::open_pipe_client;
 using detail::use_nothrow_awaitable;
 using detail::wide;
 using detail::win32_error;
@@ -320,10 +321,7 @@ asio::awaitable<result<local_stream>> async_connect(asio::any_io_executor execut
   auto backoff = std::chrono::milliseconds(1);
   asio::steady_timer timer(executor);
   while (true) {
-    // SECURITY_IDENTIFICATION: the server may learn who we are, not act as us.
-    const HANDLE handle =
-        ::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                      FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
+    const HANDLE handle = open_pipe_client(name);
     if (handle != INVALID_HANDLE_VALUE) {
       auto pipe = adopt_pipe(executor, handle, path);
       if (!pipe) co_return fail(std::move(pipe).error());

@@ -1,6 +1,6 @@
 // Small Win32 helpers shared by the named-pipe transport and the blocking
-// client: UTF-8 to UTF-16 names, and Win32 error codes as std::error_code
-// and as readable text.
+// client: UTF-8 to UTF-16 names, opening the client end of a pipe, and Win32
+// error codes as std::error_code and as readable text.
 #pragma once
 #ifdef _WIN32
 
@@ -20,6 +20,14 @@ inline std::wstring wide(std::string_view text) {
   std::wstring out(static_cast<std::size_t>(size), L'\0');
   ::MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size);
   return out;
+}
+
+/// Opens the client end of the pipe `name` for overlapped I/O, or returns
+/// INVALID_HANDLE_VALUE (GetLastError() says why). SECURITY_IDENTIFICATION:
+/// the server may learn who we are, not act as us.
+inline HANDLE open_pipe_client(const std::wstring& name) {
+  return ::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                       FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
 }
 
 inline std::error_code win32_error(unsigned long code) { return {static_cast<int>(code), std::system_category()}; }
