@@ -4,6 +4,7 @@
 #include "daemoneye/ipc/client.hpp"
 
 #include <atomic>
+#include <memory_resource>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -12,7 +13,6 @@
 #include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/dispatch.hpp>
-#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -59,7 +59,7 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
     /// Hands `outcome` to the caller (on the caller's executor) and deletes this.
     virtual void complete() = 0;
 
-    std::unique_ptr<DetectionTask> task;  // until it is framed
+    DetectionTask task;  // until it is framed
     std::optional<result<DetectionResult>> outcome;
     DetectionResult* into = nullptr;  // async_round_trip: the caller's message, swapped with the answer
     std::string task_id;
@@ -72,11 +72,13 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   /// `Value`: what the caller receives, result<DetectionResult> or (async_round_trip) result<void>.
   template <typename Handler, typename Value>
   struct waiter_op final : waiter {
-    explicit waiter_op(Handler&& h)
-        : handler(std::move(h)), work(asio::make_work_guard(asio::get_associated_executor(handler))) {}
+    // No work guard: the caller is a coroutine (the API returns awaitables),
+    // and co_spawn keeps work on its executor for as long as it runs. A
+    // guard on a type-erased executor would cost heap allocations per call.
+    explicit waiter_op(Handler&& h) : handler(std::move(h)) {}
     void complete() override {
       // Only the pointer travels: the answer is moved once more, into the caller.
-      auto executor = asio::prefer(work.get_executor(), asio::execution::relationship.continuation);
+      auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::relationship.continuation);
       asio::post(executor, [self = std::unique_ptr<waiter_op>(this)]() mutable {
         auto& answer = *self->outcome;
         if constexpr (std::is_same_v<Value, result<void>>) {
@@ -87,11 +89,12 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
       });
     }
     Handler handler;
-    asio::executor_work_guard<asio::associated_executor_t<Handler>> work;
   };
 
   asio::awaitable<result<void>> ensure_connected();
-  asio::awaitable<void> read_loop(std::uint64_t generation);
+  /// Reads the next bytes of connection `gen`; on_read() delivers what they complete.
+  void start_read(std::uint64_t gen);
+  void on_read(std::uint64_t gen, std::error_code ec, std::size_t n);
   /// On the strand: sends the task of `w` (connecting first if needed).
   void start_send(std::unique_ptr<waiter> w);
   static asio::awaitable<void> connect_then_send(std::shared_ptr<state> self, std::unique_ptr<waiter> w);
@@ -118,9 +121,12 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   std::uint64_t generation = 0;
   bool connecting = false;
   asio::steady_timer connect_signal;
+  /// Map nodes come back to this pool when a call completes, so a call
+  /// costs no allocation for its entry once the pool has warmed up.
+  std::pmr::unsynchronized_pool_resource pending_memory;
   /// Waiting calls by task_id (the key views the head waiter's task_id);
   /// calls sharing a task_id are answered first come, first served.
-  std::unordered_map<std::string_view, waiter*> pending;
+  std::pmr::unordered_map<std::string_view, waiter*> pending{&pending_memory};
   /// One timer for every call's deadline, armed for the earliest one.
   asio::steady_timer deadline_timer;
   clock::time_point deadline_armed = clock::time_point::max();
@@ -155,12 +161,7 @@ asio::awaitable<result<void>> interprocess_client::state::ensure_connected() {
   next_sequence = 1;
   connected.store(true);
   count.connects.fetch_add(1, std::memory_order_relaxed);
-  const auto gen = ++generation;
-  asio::co_spawn(
-      strand, [self = shared_from_this(), gen] { return self->read_loop(gen); },
-      [](const std::exception_ptr& ep) {
-        if (ep) spdlog::error("client reader failed with an exception");
-      });
+  start_read(++generation);
   co_return result<void>{};
 }
 
@@ -253,7 +254,8 @@ void interprocess_client::state::deliver(DetectionResult& result) {
 }
 
 void interprocess_client::state::fail_all(const ipc_error& error) {
-  auto failed = std::exchange(pending, {});
+  decltype(pending) failed(&pending_memory);
+  failed.swap(pending);
   for (auto& [id, head] : failed) {
     for (waiter* w = head; w != nullptr;) finish(std::exchange(w, w->next), fail(error));
   }
@@ -269,35 +271,51 @@ void interprocess_client::state::fail_all(const ipc_error& error) {
   ++generation;  // the old reader, if any, exits
 }
 
-asio::awaitable<void> interprocess_client::state::read_loop(std::uint64_t gen) {
-  while (gen == generation && stream) {
-    auto frame = decoder.next();
-    if (!frame) {
-      fail_all(std::move(frame).error());
-      co_return;
-    }
-    if (*frame) {
+void interprocess_client::state::start_read(std::uint64_t gen) {
+  auto room = decoder.prepare();
+  stream->async_read_some(
+      asio::buffer(room.data(), room.size()),
+      asio::bind_executor(
+          strand, [self = shared_from_this(), gen](std::error_code ec, std::size_t n) { self->on_read(gen, ec, n); }));
+}
+
+void interprocess_client::state::on_read(std::uint64_t gen, std::error_code ec, std::size_t n) {
+  // A completion handler rather than a coroutine: this runs once per read,
+  // and a resumption costs more than a callback.
+  if (gen != generation || !stream) return;  // closed, or a newer connection reads now
+  if (ec) {
+    // connection_reset: the server closed with our tasks still unread on its side.
+    fail_all(ec == asio::error::eof || ec == asio::error::connection_reset
+                 ? ipc_error(errc::peer_closed, fmt::format("{} closed the connection", config.endpoint_path))
+                 : ipc_error(errc::io, fmt::format("read from {}: {}", config.endpoint_path, ec.message())));
+    return;
+  }
+  try {
+    decoder.commit(n);
+    count.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    while (gen == generation) {
+      auto frame = decoder.next();
+      if (!frame) {
+        fail_all(std::move(frame).error());
+        return;
+      }
+      if (!*frame) break;
       // Parsed into a message kept across answers: an async_round_trip
       // swaps it with the caller's, so both keep their memory for reuse.
       if (auto ok = decode_into(**frame, scratch); !ok) {
         fail_all(std::move(ok).error());
-        co_return;
+        return;
       }
       deliver(scratch);
-      continue;
     }
-    auto room = decoder.prepare();
-    auto [ec, n] = co_await stream->async_read_some(asio::buffer(room.data(), room.size()), use_nothrow_awaitable);
-    if (gen != generation) co_return;
-    if (ec) {
-      // connection_reset: the server closed with our tasks still unread on its side.
-      fail_all(ec == asio::error::eof || ec == asio::error::connection_reset
-                   ? ipc_error(errc::peer_closed, fmt::format("{} closed the connection", config.endpoint_path))
-                   : ipc_error(errc::io, fmt::format("read from {}: {}", config.endpoint_path, ec.message())));
-      co_return;
+    if (gen == generation && stream) start_read(gen);
+  } catch (const std::exception& e) {
+    // Out of memory, most likely. The connection's state is unknown now:
+    // end it, and every call waiting on it, rather than leave them hanging.
+    spdlog::error("client: reading from {} failed: {}", config.endpoint_path, e.what());
+    if (gen == generation) {
+      fail_all(ipc_error(errc::io, fmt::format("read from {}: {}", config.endpoint_path, e.what())));
     }
-    decoder.commit(n);
-    count.bytes_in.fetch_add(n, std::memory_order_relaxed);
   }
 }
 
@@ -337,7 +355,7 @@ void interprocess_client::state::write_done(std::error_code ec, std::size_t n, s
 }
 
 void interprocess_client::state::enqueue(std::unique_ptr<waiter> w) {
-  auto& task = *w->task;
+  auto& task = w->task;
   if (config.enable_sequence_numbers) {
     w->sequence = next_sequence++;
     task.set_sequence(*w->sequence);
@@ -350,7 +368,7 @@ void interprocess_client::state::enqueue(std::unique_ptr<waiter> w) {
     return;
   }
   w->task_id = std::move(*task.mutable_task_id());
-  w->task.reset();
+  { const DetectionTask framed = std::move(task); }  // its memory goes now, not when the answer comes
   add_pending(w.release());
   count.sent.fetch_add(1, std::memory_order_relaxed);
   start_write();  // a failure reaches `w` through fail_all
@@ -397,10 +415,9 @@ asio::awaitable<Value> interprocess_client::start_call(std::shared_ptr<state> se
                                                        std::optional<std::chrono::milliseconds> timeout) {
   const auto limit = timeout.value_or(std::chrono::milliseconds(self->config.read_timeout_ms));
   // No coroutine of our own per call: the caller's coroutine waits on a
-  // plain asynchronous operation that runs on the strand. The task travels
-  // on the heap: moving a pointer is cheaper than moving a message.
+  // plain asynchronous operation that runs on the strand.
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Value)>(
-      [self, limit, into](auto handler, std::unique_ptr<DetectionTask> t) {
+      [self, limit, into](auto handler, DetectionTask&& t) {
         using handler_type = std::decay_t<decltype(handler)>;
         std::unique_ptr<state::waiter> w = std::make_unique<state::waiter_op<handler_type, Value>>(std::move(handler));
         w->task = std::move(t);
@@ -409,7 +426,7 @@ asio::awaitable<Value> interprocess_client::start_call(std::shared_ptr<state> se
         w->deadline = clock::now() + limit;
         asio::dispatch(self->strand, [self, w = std::move(w)]() mutable { self->start_send(std::move(w)); });
       },
-      asio::use_awaitable, std::make_unique<DetectionTask>(std::move(task)));
+      asio::use_awaitable, std::move(task));
 }
 
 asio::awaitable<result<DetectionResult>> interprocess_client::async_send_task(

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
@@ -903,6 +904,30 @@ TEST(InterprocessClient, RoundTripReportsATimeoutAsAnError) {
   ASSERT_FALSE(answer);
   EXPECT_TRUE(answer.error().is(errc::timeout)) << answer.error().message();
   server.stop();
+}
+
+TEST(InterprocessClient, CallerOnAnotherIoContextKeepsItRunningUntilTheAnswerComes) {
+  // While its call waits, the caller's io_context has no work of its own:
+  // the pending call must keep its run() from returning before the answer.
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(answer_with_tag);
+  ASSERT_TRUE(server.start());
+
+  io_threads client_io;
+  interprocess_client client(client_io.executor(), cfg);
+  asio::io_context caller_io;
+  std::string outcome = "not answered";
+  asio::co_spawn(
+      caller_io,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await client.async_send_task(tagged_task("other-context"), patience);
+        outcome = mismatch(r, "other-context");
+      },
+      asio::detached);
+  caller_io.run();
+  EXPECT_EQ(outcome, "");
 }
 
 // ---- client-side errors -------------------------------------------------------------
