@@ -452,6 +452,7 @@ int run(const options& opt) {
   desc.server_threads = memory.empty() ? 0 : memory.front().usage.threads;
   desc.client_threads = opt.client_threads;
   desc.kernel = kernel_release();
+  if (const char* tunables = std::getenv("GLIBC_TUNABLES")) desc.glibc_tunables = tunables;
   desc.notes = notes;
 
   // A server that died during the run (a crash, an abort) is worth a line in the report.

@@ -92,9 +92,9 @@ void print_table(std::ostream& out, const run_description& run, const std::vecto
                  const std::vector<memory_row>& memory) {
   fmt::print(out,
              "daemoneye-bench: {} round(s) x {} per row, medians across rounds; handler {}; {} CPU(s), {}; "
-             "server threads {}; pipelined client threads {}; {}\n",
+             "server threads {}; pipelined client threads {}; {}{}\n",
              run.rounds, run.per_row, run.handler, run.cpus, run.placement, run.server_threads, run.client_threads,
-             run.kernel);
+             run.kernel, run.glibc_tunables.empty() ? "" : "; GLIBC_TUNABLES=" + run.glibc_tunables);
   fmt::print(out, "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>8}  {:<14} {:>8} {:>8} {:>7} {}\n", "row", "req B",
              "resp B", "p50 us", "p99 us", "msgs/s", "MB/s", "vs floor", "target", "srv CPU", "cli CPU", "srv cs",
              "errors");
@@ -134,9 +134,10 @@ void print_json(std::ostream& out, const run_description& run, const std::vector
   fmt::print(out,
              "{{\n  \"run\": {{\"rounds\": {}, \"per_row\": {}, \"handler\": {}, \"cpus\": {}, \"placement\": {}, "
              "\"server_threads\": {}, "
-             "\"client_threads\": {}, \"kernel\": {}}},\n  \"rows\": [",
+             "\"client_threads\": {}, \"kernel\": {}, \"glibc_tunables\": {}}},\n  \"rows\": [",
              run.rounds, json_string(run.per_row), json_string(run.handler), run.cpus, json_string(run.placement),
-             run.server_threads, run.client_threads, json_string(run.kernel));
+             run.server_threads, run.client_threads, json_string(run.kernel),
+             run.glibc_tunables.empty() ? std::string("null") : json_string(run.glibc_tunables));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const auto ratio = row.median_ratio();

@@ -67,6 +67,9 @@ struct run_description {
   std::uint64_t server_threads = 0;
   unsigned client_threads = 0;
   std::string kernel;
+  /// GLIBC_TUNABLES as the processes saw it ("" when unset): it can change
+  /// which memcpy glibc picks, and with it every row but the floor's.
+  std::string glibc_tunables;
   std::vector<std::string> notes;  ///< printed after the table
 };
 
