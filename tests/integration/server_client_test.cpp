@@ -120,6 +120,15 @@ class io_threads {
   std::vector<std::thread> threads_;
 };
 
+/// A server at a fresh endpoint whose handler answers each task with its tag
+/// (answer_with_tag); not started.
+struct tagging_server {
+  tagging_server() { server.set_handler(answer_with_tag); }
+  test::temp_dir dir;
+  ipc_config cfg = test_config(dir);
+  interprocess_server server{cfg};
+};
+
 /// Holds coroutines until `expected` of them have arrived, then releases all
 /// of them at once. Its state lives on one strand.
 class rendezvous {
@@ -469,11 +478,10 @@ constexpr int concurrent_clients = 8;
 constexpr int tasks_per_client = 1000;
 
 TEST(InterprocessServer, EightBlockingClientsOfAThousandTasksEachGetTheirOwnAnswers) {
-  test::temp_dir dir;
-  auto cfg = test_config(dir);
-  interprocess_server server(cfg);
-  server.set_handler(answer_with_tag);
+  tagging_server tagging;
+  auto& server = tagging.server;
   ASSERT_TRUE(server.start());
+  const ipc_config& cfg = tagging.cfg;
 
   std::vector<std::future<std::pair<int, std::string>>> outcomes;  // (mismatches, first mismatch)
   for (int c = 0; c < concurrent_clients; ++c) {
@@ -843,11 +851,9 @@ TEST(InterprocessClient, ACallWithAShorterTimeoutTimesOutWhileALongerOneKeepsWai
 }
 
 TEST(InterprocessClient, CallsSharingATaskIdAreEachAnswered) {
-  test::temp_dir dir;
-  auto cfg = test_config(dir);
-  interprocess_server server(cfg);
-  server.set_handler(answer_with_tag);
-  ASSERT_TRUE(server.start());
+  tagging_server tagging;
+  ASSERT_TRUE(tagging.server.start());
+  const ipc_config& cfg = tagging.cfg;
 
   io_threads io;
   interprocess_client client(io.executor(), cfg);
@@ -873,11 +879,9 @@ asio::awaitable<std::string> two_round_trips_into_one_result(interprocess_client
 }
 
 TEST(InterprocessClient, RoundTripPutsEachAnswerIntoTheCallersResult) {
-  test::temp_dir dir;
-  auto cfg = test_config(dir);
-  interprocess_server server(cfg);
-  server.set_handler(answer_with_tag);
-  ASSERT_TRUE(server.start());
+  tagging_server tagging;
+  ASSERT_TRUE(tagging.server.start());
+  const ipc_config& cfg = tagging.cfg;
 
   io_threads io;
   interprocess_client client(io.executor(), cfg);
@@ -907,16 +911,13 @@ TEST(InterprocessClient, RoundTripReportsATimeoutAsAnError) {
 }
 
 TEST(InterprocessClient, CallerOnAnotherIoContextKeepsItRunningUntilTheAnswerComes) {
-  // While its call waits, the caller's io_context has no work of its own:
-  // the pending call must keep its run() from returning before the answer.
-  test::temp_dir dir;
-  auto cfg = test_config(dir);
-  interprocess_server server(cfg);
-  server.set_handler(answer_with_tag);
-  ASSERT_TRUE(server.start());
-
+  // While its call waits, the caller's io_context has no work of its own;
+  // its run() must still not return before the answer has come.
+  tagging_server tagging;
+  ASSERT_TRUE(tagging.server.start());
   io_threads client_io;
-  interprocess_client client(client_io.executor(), cfg);
+  interprocess_client client(client_io.executor(), tagging.cfg);
+
   asio::io_context caller_io;
   std::string outcome = "not answered";
   asio::co_spawn(
