@@ -45,6 +45,8 @@ result<void> blocking_client::connect() {
       detail::blocking_stream::connect(config_.endpoint_path, std::chrono::milliseconds(config_.accept_timeout_ms));
   if (!stream) return fail(std::move(stream).error());
   stream_ = std::move(*stream);
+  // A task of any allowed size leaves in one write.
+  stream_.reserve_send_buffer(max_header_size + config_.max_frame_bytes);
   stream_.set_timeouts(std::chrono::milliseconds(config_.read_timeout_ms),
                        std::chrono::milliseconds(config_.write_timeout_ms));
   decoder_ = frame_decoder(codec_);

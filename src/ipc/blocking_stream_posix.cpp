@@ -15,6 +15,8 @@
 #include "daemoneye/ipc/detail/blocking_stream.hpp"
 #include "daemoneye/ipc/transport.hpp"
 
+#include "detail/send_buffer_posix.hpp"
+
 namespace daemoneye::ipc::detail {
 namespace {
 
@@ -37,6 +39,10 @@ io_outcome outcome_of(ssize_t n) {
 }
 
 }  // namespace
+
+void blocking_stream::reserve_send_buffer(std::size_t bytes) noexcept {
+  if (handle_ != invalid) detail::reserve_send_buffer(static_cast<int>(handle_), bytes);
+}
 
 void blocking_stream::close() noexcept {
   if (handle_ != invalid) ::close(static_cast<int>(handle_));

@@ -67,6 +67,10 @@ io_outcome transfer(HANDLE handle, bool reading, void* data, std::size_t size, s
 
 }  // namespace
 
+void blocking_stream::reserve_send_buffer(std::size_t /*bytes*/) noexcept {
+  // A pipe's buffer sizes are fixed by CreateNamedPipe.
+}
+
 void blocking_stream::close() noexcept {
   if (handle_ != invalid) ::CloseHandle(as_handle(handle_));
   handle_ = invalid;

@@ -20,6 +20,8 @@
 #include "daemoneye/ipc/detail/use_awaitable.hpp"
 #include "daemoneye/ipc/transport.hpp"
 
+#include "detail/send_buffer_posix.hpp"
+
 namespace daemoneye::ipc {
 namespace {
 
@@ -201,6 +203,10 @@ std::size_t local_stream::try_write_some(std::span<const std::byte> bytes) noexc
 #endif
   const auto n = ::send(stream_.native_handle(), bytes.data(), bytes.size(), flags);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+void local_stream::reserve_send_buffer(std::size_t bytes) noexcept {
+  detail::reserve_send_buffer(stream_.native_handle(), bytes);
 }
 
 void local_stream::shutdown_send() noexcept {

@@ -175,6 +175,10 @@ std::size_t local_stream::try_write_some(std::span<const std::byte> /*bytes*/) n
   return 0;
 }
 
+void local_stream::reserve_send_buffer(std::size_t /*bytes*/) noexcept {
+  // A pipe's buffer sizes are fixed by CreateNamedPipe.
+}
+
 void local_stream::shutdown_send() noexcept {
   // A pipe has no half-close. What was written stays readable by the peer
   // after close(), so close() is what ends the stream.

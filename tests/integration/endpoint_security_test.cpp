@@ -359,5 +359,38 @@ TEST(LocalStream, TryWriteSomeTakesWhatFitsWithoutBlockingAndZeroOnceThePeerIsGo
   EXPECT_EQ(stream->try_write_some(std::as_bytes(std::span(hello))), 0U);
 }
 
+/// What the stream's socket takes, its peer not reading, before a write would block.
+std::size_t taken_until_full(local_stream& stream) {
+  const std::vector<std::byte> chunk(1U << 20U, std::byte{'x'});
+  std::size_t taken = 0;
+  for (int i = 0; i < 64; ++i) {
+    const auto n = stream.try_write_some(chunk);
+    if (n == 0) break;
+    taken += n;
+  }
+  return taken;
+}
+
+TEST(LocalStream, ReserveSendBufferLetsMoreWaitForThePeerAndNeverLessThanBefore) {
+  test::temp_dir dir;
+  accepted_connection plain;
+  accepted_connection raised;
+  accepted_connection asked_less;
+  ASSERT_NO_FATAL_FAILURE(accept_raw_connection(dir.file("plain.sock"), plain));
+  ASSERT_NO_FATAL_FAILURE(accept_raw_connection(dir.file("raised.sock"), raised));
+  ASSERT_NO_FATAL_FAILURE(accept_raw_connection(dir.file("asked-less.sock"), asked_less));
+
+  const auto by_default = taken_until_full(*plain.stream);
+  ASSERT_GT(by_default, 0U);
+  // More, even where net.core.wmem_max is the default size: the kernel
+  // doubles the size asked (room for its bookkeeping), which the default
+  // already includes.
+  raised.stream->reserve_send_buffer(4U << 20U);
+  EXPECT_GT(taken_until_full(*raised.stream), by_default);
+  // A request below the current size changes nothing.
+  asked_less.stream->reserve_send_buffer(1);
+  EXPECT_EQ(taken_until_full(*asked_less.stream), by_default);
+}
+
 }  // namespace
 }  // namespace daemoneye::ipc

@@ -81,6 +81,14 @@ class local_stream {
   /// only while no async write is running on the stream.
   std::size_t try_write_some(std::span<const std::byte> bytes) noexcept;
 
+  /// Lets the kernel hold at least `bytes` written but not yet read by the
+  /// peer (SO_SNDBUF), so that a frame of that size goes out in one write,
+  /// not in pieces that each wait for the peer to read the last. Never
+  /// lowers it; the kernel caps it at net.core.wmem_max. It costs no memory
+  /// while nothing is in flight. No effect on a named pipe, whose buffer is
+  /// sized when the pipe is created.
+  void reserve_send_buffer(std::size_t bytes) noexcept;
+
   /// The peer's credentials: uid/gid/pid from the kernel on Unix, the
   /// process id on Windows (GetNamedPipeClientProcessId / ServerProcessId).
   [[nodiscard]] peer_credentials peer() const;

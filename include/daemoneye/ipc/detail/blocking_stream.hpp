@@ -58,6 +58,9 @@ class blocking_stream {
   /// permission_denied, connection_timeout.
   static result<blocking_stream> connect(const std::string& path, std::chrono::milliseconds timeout);
 
+  /// As local_stream::reserve_send_buffer.
+  void reserve_send_buffer(std::size_t bytes) noexcept;
+
   /// Timeouts for every later send_some / receive_some.
   void set_timeouts(std::chrono::milliseconds read, std::chrono::milliseconds write) noexcept;
 
