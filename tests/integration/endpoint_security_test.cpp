@@ -327,6 +327,21 @@ TEST(LocalStream, PeerReportsTheConnectingProcessPidAndUid) {
   EXPECT_EQ(*creds.gid, static_cast<std::uint32_t>(::getegid()));
 }
 
+/// What the stream's socket takes, its peer not reading, before a write would block.
+constexpr std::size_t fill_chunk_bytes = 1U << 20U;
+constexpr int max_fill_chunks = 64;
+
+std::size_t taken_until_full(local_stream& stream) {
+  const std::vector<std::byte> chunk(fill_chunk_bytes, std::byte{'x'});
+  std::size_t taken = 0;
+  for (int i = 0; i < max_fill_chunks; ++i) {
+    const auto n = stream.try_write_some(chunk);
+    if (n == 0) break;
+    taken += n;
+  }
+  return taken;
+}
+
 TEST(LocalStream, TryWriteSomeTakesWhatFitsWithoutBlockingAndZeroOnceThePeerIsGone) {
   test::temp_dir dir;
   accepted_connection c;
@@ -343,32 +358,14 @@ TEST(LocalStream, TryWriteSomeTakesWhatFitsWithoutBlockingAndZeroOnceThePeerIsGo
 
   // With the peer not reading, the socket fills up: the writes shrink to 0
   // instead of blocking, after taking less than was offered.
-  const std::vector<std::byte> chunk(1U << 20U, std::byte{'x'});
-  std::size_t taken = 0;
-  for (int i = 0; i < 64; ++i) {
-    const auto n = stream->try_write_some(chunk);
-    if (n == 0) break;
-    taken += n;
-  }
+  const auto taken = taken_until_full(*stream);
   EXPECT_GT(taken, 0U);
-  EXPECT_LT(taken, 64 * chunk.size());
-  EXPECT_EQ(stream->try_write_some(chunk), 0U);
+  EXPECT_LT(taken, max_fill_chunks * fill_chunk_bytes);
+  EXPECT_EQ(stream->try_write_some(std::vector<std::byte>(fill_chunk_bytes, std::byte{'x'})), 0U);
 
   // A closed peer: 0 again, and no SIGPIPE ends the test process.
   ::close(std::exchange(c.fd, -1));
   EXPECT_EQ(stream->try_write_some(std::as_bytes(std::span(hello))), 0U);
-}
-
-/// What the stream's socket takes, its peer not reading, before a write would block.
-std::size_t taken_until_full(local_stream& stream) {
-  const std::vector<std::byte> chunk(1U << 20U, std::byte{'x'});
-  std::size_t taken = 0;
-  for (int i = 0; i < 64; ++i) {
-    const auto n = stream.try_write_some(chunk);
-    if (n == 0) break;
-    taken += n;
-  }
-  return taken;
 }
 
 TEST(LocalStream, ReserveSendBufferLetsMoreWaitForThePeerAndNeverLessThanBefore) {
