@@ -46,7 +46,7 @@ result<void> blocking_client::connect() {
   if (!stream) return fail(std::move(stream).error());
   stream_ = std::move(*stream);
   // A task of any allowed size leaves in one write.
-  stream_.reserve_send_buffer(max_header_size + config_.max_frame_bytes);
+  stream_.reserve_send_buffer(codec_.max_wire_bytes());
   stream_.set_timeouts(std::chrono::milliseconds(config_.read_timeout_ms),
                        std::chrono::milliseconds(config_.write_timeout_ms));
   decoder_ = frame_decoder(codec_);

@@ -157,7 +157,7 @@ asio::awaitable<result<void>> interprocess_client::state::ensure_connected() {
   connect_signal.cancel();
   if (!connected_stream) co_return fail(std::move(connected_stream).error());
   stream.emplace(std::move(*connected_stream));
-  stream->reserve_send_buffer(max_header_size + config.max_frame_bytes);  // a task of any allowed size in one write
+  stream->reserve_send_buffer(codec.max_wire_bytes());  // a task of any allowed size in one write
   decoder = frame_decoder(codec);
   next_sequence = 1;
   connected.store(true);

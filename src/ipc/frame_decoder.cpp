@@ -10,9 +10,7 @@ namespace daemoneye::ipc {
 
 frame_decoder::frame_decoder(codec_options opts) : opts_(opts) {}
 
-std::size_t frame_decoder::bound() const noexcept {
-  return std::max(max_header_size + opts_.max_frame_bytes, read_chunk);
-}
+std::size_t frame_decoder::bound() const noexcept { return std::max(opts_.max_wire_bytes(), read_chunk); }
 
 std::span<std::byte> frame_decoder::prepare() {
   // Compact: move a partial frame to the front so the buffer never needs more

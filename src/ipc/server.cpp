@@ -113,7 +113,7 @@ asio::awaitable<void> interprocess_server::impl::accept_loop() {
     }
     // An answer of any allowed size leaves in one write, rather than in
     // pieces that each wait for the client to read the one before.
-    stream->reserve_send_buffer(max_header_size + cfg->max_frame_bytes);
+    stream->reserve_send_buffer(cfg->codec_opts().max_wire_bytes());
     ctx->active.fetch_add(1);
     ctx->count.accepted.fetch_add(1, std::memory_order_relaxed);
     if (ctx->observer) ctx->observer->connection_opened();

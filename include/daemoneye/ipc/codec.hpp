@@ -39,11 +39,15 @@ struct codec_options {
   [[nodiscard]] crc32_variant effective_crc() const noexcept {
     return kind == codec_kind::legacy ? crc32_variant::ieee : crc;
   }
+  /// The most bytes one frame can take on the wire, header included.
+  [[nodiscard]] std::size_t max_wire_bytes() const noexcept;
 };
 
 inline constexpr std::size_t framed_header_size = 8;
 inline constexpr std::size_t max_varint_bytes = 5;
 inline constexpr std::size_t max_header_size = max_varint_bytes + 4;
+
+inline std::size_t codec_options::max_wire_bytes() const noexcept { return max_header_size + max_frame_bytes; }
 
 /// Header size for a payload of `payload_size` bytes under `opts`.
 std::size_t header_size(const codec_options& opts, std::size_t payload_size) noexcept;

@@ -27,7 +27,7 @@ namespace daemoneye::ipc {
 ///
 /// Memory: the length in a header is checked against max_frame_bytes before
 /// the buffer grows for that frame, so the buffer never exceeds
-/// max(max_header_size + max_frame_bytes, read_chunk) whatever the input.
+/// max(codec_options::max_wire_bytes(), read_chunk) whatever the input.
 /// After an error the decoder stays failed and returns the same error.
 class frame_decoder {
  public:
