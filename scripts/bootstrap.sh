@@ -15,6 +15,7 @@ packages=(
   libcli11-dev
   libspdlog-dev libfmt-dev
   libssl-dev
+  libutfcpp-dev
   prometheus-cpp-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang libclang-rt-14-dev
@@ -26,7 +27,7 @@ if [ "${1:-}" = "windows" ]; then
     cmake ninja-build protobuf-compiler
     g++-mingw-w64-x86-64-posix wine64
     dpkg-dev autoconf automake libtool yasm
-    googletest
+    googletest libutfcpp-dev
   )
 fi
 

@@ -6,7 +6,7 @@
 #                                 the versions of the installed host packages
 #                                 (the host protoc must match libprotobuf)
 #   GoogleTest + GoogleMock       from /usr/src/googletest
-#   Asio, fmt, spdlog, toml++, CLI11  header-only: linked into prefix/include,
+#   Asio, fmt, spdlog, toml++, CLI11, utfcpp  header-only: linked into prefix/include,
 #                                 with small CMake package files saying so
 #
 # The prefix is reused while the versions it was built from (recorded in
@@ -37,6 +37,7 @@ declare -A versions=(
   [yaml-cpp]=$(source_version libyaml-cpp-dev)
   [prometheus-cpp]=$(source_version prometheus-cpp-dev)
   [googletest]=$(source_version googletest)
+  [utfcpp]=$(source_version libutfcpp-dev)
 )
 key=$(for name in $(printf '%s\n' "${!versions[@]}" | sort); do printf '%s=%s\n' "$name" "${versions[$name]}"; done)
 
@@ -123,7 +124,7 @@ isal=$(source_dir libisal)
 
 # --- Header-only libraries ----------------------------------------------------
 say "linking header-only libraries"
-for entry in asio asio.hpp fmt spdlog toml++ CLI; do
+for entry in asio asio.hpp fmt spdlog toml++ CLI utf8 utf8.h; do
   ln -sfn "/usr/include/$entry" "$prefix/include/$entry"
 done
 header_only_package() {  # <package> <target> <definitions> [<dependency>]
@@ -140,6 +141,7 @@ header_only_package() {  # <package> <target> <definitions> [<dependency>]
 header_only_package fmt fmt::fmt "FMT_HEADER_ONLY=1"
 header_only_package spdlog spdlog::spdlog "SPDLOG_HEADER_ONLY;SPDLOG_FMT_EXTERNAL" fmt
 header_only_package tomlplusplus tomlplusplus::tomlplusplus "TOML_HEADER_ONLY=1"
+header_only_package utf8cpp utf8cpp ""
 
 printf '%s\n' "$key" >"$prefix/.versions"
 rm -rf "$work"

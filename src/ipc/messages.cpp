@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "daemoneye/ipc/utf8.hpp"
+
 namespace daemoneye::ipc {
 
 namespace tasks {
@@ -34,7 +36,13 @@ DetectionResult failure(std::string task_id, ErrorCode code, std::string message
   r.set_task_id(std::move(task_id));
   r.set_success(false);
   r.set_error_code(code);
-  r.set_error_message(std::move(message));
+  // Messages often quote what came from outside (an exception's text, a path):
+  // one invalid byte would make the whole answer unreadable for the peer.
+  if (is_valid_utf8(message)) {
+    r.set_error_message(std::move(message));
+  } else {
+    r.set_error_message(to_utf8(message));
+  }
   return r;
 }
 }  // namespace results

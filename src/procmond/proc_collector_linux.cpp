@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemoneye/ipc/utf8.hpp"
+
 #include "procmond/proc_parse.hpp"
 #include "procmond/unique_fd.hpp"
 
@@ -66,10 +68,11 @@ bool stat_as_process(int pid_fd, std::string_view path, struct stat& out) {
 }
 
 // "cannot <action> <path>: <errno text>" for the current errno (the category's
-// message() is thread-safe, unlike strerror(3)).
+// message() is thread-safe, unlike strerror(3)). It may reach a peer as an
+// error message, so the path is made valid UTF-8 like every other text.
 std::string errno_message(std::string_view action, std::string_view path) {
   const int err = errno;
-  return fmt::format("cannot {} {}: {}", action, path, std::generic_category().message(err));
+  return fmt::format("cannot {} {}: {}", action, ipc::to_utf8(path), std::generic_category().message(err));
 }
 
 struct dir_closer {
@@ -192,7 +195,7 @@ proc_collector_linux::read_outcome proc_collector_linux::read_process(const scan
   }
 
   if (int err = read_into_buffer(dir.get(), "cmdline"); err == 0) {
-    for_each_cmdline_arg(buffer_view(), [&](std::string_view arg) { out.add_command_line()->assign(arg); });
+    for_each_cmdline_arg(buffer_view(), [&](std::string_view arg) { ipc::assign_utf8(*out.add_command_line(), arg); });
   } else if (is_gone(err)) {
     return read_outcome::gone;
   } else {
@@ -208,7 +211,9 @@ proc_collector_linux::read_outcome proc_collector_linux::read_process(const scan
   }
 
   // The kernel truncates comm; prefer the executable's (or script's) full file
-  // name when it extends the truncated one.
+  // name when it extends the truncated one. The comparison is on the raw
+  // bytes: a comm cut inside a multi-byte character is still a prefix of the
+  // valid name it came from.
   if (name.size() == comm_max && !kernel_thread) {
     std::array<std::string_view, 3> candidates{};
     if (out.has_executable_path()) candidates[0] = basename_of(out.executable_path());
@@ -221,7 +226,7 @@ proc_collector_linux::read_outcome proc_collector_linux::read_process(const scan
       }
     }
   }
-  out.set_name(std::move(name));
+  ipc::assign_utf8(*out.mutable_name(), name);
   out.set_accessible(accessible);
   return read_outcome::ok;
 }
@@ -240,7 +245,8 @@ void proc_collector_linux::fill_executable(int pid_fd, std::string_view link, Pr
       path.remove_suffix(deleted_suffix.size());
     }
   }
-  out.set_executable_path(std::string(path));
+  // The record carries text; the checks below use the path's real bytes.
+  ipc::assign_utf8(*out.mutable_executable_path(), path);
   struct stat disk {};
   const bool exists = stat_as_process(pid_fd, path, disk);
   out.set_file_exists(exists);

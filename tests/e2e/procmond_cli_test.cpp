@@ -134,6 +134,42 @@ TEST(ProcmondCli, PsFindsThisTestWithItsNameParentAndUser) {
   EXPECT_NE(table.output.find(exe.filename().string()), std::string::npos) << table.output;
 }
 
+// Any user can start a process whose name and arguments are not UTF-8. The
+// listing must still reach the operator, with that process in it.
+TEST(ProcmondCli, PsListsEveryProcessWhileOneHasANameThatIsNotUtf8) {
+  test::temp_dir dir;
+  const auto endpoint = dir.file("procmond.sock");
+  running_procmond procmond(endpoint);
+  ASSERT_TRUE(procmond.ready()) << procmond.error();
+  const auto link = dir.file("\xFF\xFE-sleeper");
+  std::filesystem::create_symlink("/bin/sleep", link);
+  std::string error;
+  auto odd = child_process::start({link, "30"}, error);
+  ASSERT_TRUE(odd) << error;
+  const auto pid = static_cast<std::uint32_t>(odd->pid());
+  const std::string name = "\xEF\xBF\xBD\xEF\xBF\xBD-sleeper";  // each invalid byte as U+FFFD
+
+  // exec has happened; its name and arguments settle within the kernel's exec path.
+  const ipc::ProcessRecord* seen = nullptr;
+  std::vector<ipc::ProcessRecord> records;
+  test::completed_run all;
+  for (const auto deadline = steady::now() + 10s; steady::now() < deadline;) {
+    all = cli(endpoint, {"--json", "ps"});
+    ASSERT_EQ(all.exit_code(), 0) << all.output;
+    records = records_of(all.output);
+    seen = find_pid(records, pid);
+    if (seen != nullptr && seen->name() == name && seen->command_line_size() == 2) break;
+  }
+  ASSERT_NE(seen, nullptr) << all.output;
+  EXPECT_EQ(seen->name(), name);
+  EXPECT_EQ(seen->command_line(1), "30");
+  EXPECT_NE(find_pid(records, static_cast<std::uint32_t>(::getpid())), nullptr) << "the rest of the table is there";
+
+  auto table = cli(endpoint, {"ps", "--pid", std::to_string(pid)});
+  ASSERT_EQ(table.exit_code(), 0) << table.output;
+  EXPECT_NE(table.output.find(name), std::string::npos) << table.output;
+}
+
 TEST(ProcmondCli, TreeShowsThisTestUnderItsParent) {
   test::temp_dir dir;
   const auto endpoint = dir.file("procmond.sock");

@@ -402,6 +402,37 @@ TEST(InterprocessServer, ThrowingInlineHandlerIsAnsweredHandlerFailedAndTheConne
   EXPECT_EQ(server.stats().connections_accepted, 1U);
 }
 
+TEST(InterprocessServer, HandlerExceptionTextThatIsNotUtf8StillReachesTheCallerAndOthersOnTheConnection) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(
+      [](const DetectionTask& task) -> DetectionResult {
+        // e.g. a std::filesystem_error quoting a path that is not UTF-8
+        if (task.metadata() == "throw") throw std::runtime_error("cannot read /srv/\xFF\xFE.bin");
+        return results::success(task.task_id());
+      },
+      handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server.start());
+
+  // Pipelined on one connection: an answer the client could not parse would fail both calls.
+  io_threads io;
+  interprocess_client client(io.executor(), patient_client(cfg));
+  auto boom = io.spawn(client.async_send_task(tasks::new_test_task("odd-text", wire::ENUMERATE_PROCESSES, "throw")));
+  auto fine = io.spawn(client.async_send_task(tasks::new_test_task("plain", wire::ENUMERATE_PROCESSES)));
+  ASSERT_EQ(boom.wait_for(patience), std::future_status::ready);
+  ASSERT_EQ(fine.wait_for(patience), std::future_status::ready);
+  auto r = boom.get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->error_code(), wire::HANDLER_FAILED);
+  EXPECT_NE(r->error_message().find("cannot read /srv/\xEF\xBF\xBD\xEF\xBF\xBD.bin"), std::string::npos)
+      << r->error_message();
+  auto other = fine.get();
+  ASSERT_TRUE(other) << other.error().message();
+  EXPECT_TRUE(other->success());
+  EXPECT_EQ(client.stats().connects, 1U);
+}
+
 /// Sends two tasks, one after the other on one connection, to a server whose
 /// in-place handler runs as `execution`, and checks that the handler got the
 /// same result message both times, cleared.

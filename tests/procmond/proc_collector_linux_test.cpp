@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemoneye/ipc/utf8.hpp"
+
 #include "procmond/child_process.hpp"
 #include "procmond/proc_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -151,6 +153,50 @@ TEST(ProcCollectorFixture, UnreadableEntryMakesTheProcessInaccessibleNotTheScan)
 
 TEST(ProcCollectorFixture, TruncatedCommIsCompletedFromTheExecutableName) {
   EXPECT_EQ(collect_fixture().at(500).name(), "procmond_long_name_daemon");
+}
+
+// Process 700 of a copied tree: name, executable and arguments that are not
+// UTF-8, as any user can create them. One such string used to make the whole
+// answer unparseable for every peer.
+TEST(ProcCollectorFixture, TextThatIsNotUtf8IsRepairedAndTheAnswerStillParses) {
+  daemoneye::test::temp_dir dir;
+  const auto root = test::copy_proc_fixture(dir);
+  const auto proc = std::filesystem::path(root) / "700";
+  std::filesystem::copy(std::filesystem::path(root) / "100", proc,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  test::write_stat(root, {.pid = 700, .comm = "bad\xFFname"});
+  const char cmdline[] = "/opt/\xC3(x\0--flag=\xE2\x82";  // the final NUL ends the second argument
+  std::ofstream(proc / "cmdline", std::ios::binary | std::ios::trunc).write(cmdline, sizeof cmdline);
+  std::filesystem::remove(proc / "exe");
+  std::filesystem::create_symlink("/opt/\xED\xA0\x80-surrogate", proc / "exe");
+
+  const auto records = collect_fixture({.proc_root = root});
+  ASSERT_TRUE(records.contains(700));
+  const auto& r = records.at(700);
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(r.name(), "bad" + fffd + "name");
+  EXPECT_THAT(args_of(r), ElementsAre("/opt/" + fffd + "(x", "--flag=" + fffd));
+  EXPECT_EQ(r.executable_path(), "/opt/" + fffd + "-surrogate");
+  EXPECT_FALSE(r.file_exists());
+
+  // What a peer does with the answer: every record of the scan survives the round trip.
+  auto answer = ipc::results::success("t-1");
+  for (const auto& [pid, record] : records) *answer.add_processes() = record;
+  ipc::DetectionResult back;
+  ASSERT_TRUE(back.ParseFromString(answer.SerializeAsString()));
+  EXPECT_EQ(back.processes_size(), static_cast<int>(records.size()));
+}
+
+TEST(ProcCollectorFixture, CommCutInsideACharacterIsCompletedFromTheExecutableName) {
+  daemoneye::test::temp_dir dir;
+  const auto root = test::copy_proc_fixture(dir);
+  const auto proc = std::filesystem::path(root) / "500";
+  // 14 bytes of name, then the first byte of U+00E9: the kernel cut the 15-byte comm there.
+  test::write_stat(root, {.pid = 500, .comm = "aaaaaaaaaaaaaa\xC3"});
+  std::filesystem::remove(proc / "exe");
+  std::filesystem::create_symlink("/usr/sbin/aaaaaaaaaaaaaa\xC3\xA9-daemon", proc / "exe");
+  const auto r = collect_fixture({.proc_root = root}).at(500);
+  EXPECT_EQ(r.name(), "aaaaaaaaaaaaaa\xC3\xA9-daemon");
 }
 
 TEST(ProcCollectorFixture, FirstCpuSampleAveragesOverTheLifetime) {
@@ -302,6 +348,26 @@ TEST(ProcCollectorLive, ReplacedAndDeletedExecutablesAreMismatches) {
   EXPECT_EQ(r->executable_path(), path);
   EXPECT_FALSE(r->file_exists());
   EXPECT_TRUE(r->on_disk_mismatch());
+}
+
+TEST(ProcCollectorLive, ChildWhoseNameAndArgumentsAreNotUtf8IsReportedAsValidText) {
+  daemoneye::test::temp_dir dir;
+  // Executing a link gives the process the link's name: comm and argv[0] are these bytes.
+  const auto link = (std::filesystem::canonical(dir.path()) / "\xFF\xFE-sleeper").string();
+  std::filesystem::create_symlink("/bin/sleep", link);
+  auto child = child_process::spawn({link, "30"});
+  ASSERT_TRUE(child) << child.error();
+  proc_collector_linux collector;
+  const auto pid = static_cast<std::uint32_t>(child->pid());
+  const std::string fffd = "\xEF\xBF\xBD";
+  const std::string name = fffd + fffd + "-sleeper";
+  auto r = poll_for(collector, pid,
+                    [&](const ProcessRecord& rec) { return rec.name() == name && rec.command_line_size() == 2; });
+  ASSERT_TRUE(r) << "the child never appeared as " << name;
+  EXPECT_EQ(r->command_line(0), (std::filesystem::canonical(dir.path()) / name).string());
+  EXPECT_TRUE(ipc::is_valid_utf8(r->executable_path())) << r->executable_path();
+  ProcessRecord back;
+  EXPECT_TRUE(back.ParseFromString(r->SerializeAsString()));
 }
 
 TEST(ProcCollectorLive, ExitedProcessIsLeftOut) {

@@ -80,6 +80,14 @@ TEST(Results, FailureCarriesCodeAndMessage) {
   EXPECT_EQ(r.error_message(), "10 tasks/s exceeded");
 }
 
+TEST(Results, FailureMessageThatIsNotUtf8IsRepairedSoThePeerCanParseTheAnswer) {
+  const auto r = results::failure("t-1", wire::HANDLER_FAILED, "cannot open /tmp/\xFF\xFE: denied");
+  EXPECT_EQ(r.error_message(), "cannot open /tmp/\xEF\xBF\xBD\xEF\xBF\xBD: denied");
+  DetectionResult back;
+  ASSERT_TRUE(back.ParseFromString(r.SerializeAsString()));
+  EXPECT_EQ(back.error_message(), r.error_message());
+}
+
 // ---- validation ----------------------------------------------------------------
 
 TEST(ValidateTask, AcceptsEveryKnownTaskType) {

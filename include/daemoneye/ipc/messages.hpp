@@ -50,7 +50,8 @@ DetectionTask new_builtin_task(std::string task_id, std::string_view metadata);
 
 namespace results {
 DetectionResult success(std::string task_id, std::vector<ProcessRecord> processes = {});
-/// success=false with the machine-readable code and a message for people.
+/// success=false with the machine-readable code and a message for people
+/// (made valid UTF-8 if it is not; see utf8.hpp).
 DetectionResult failure(std::string task_id, ErrorCode code, std::string message);
 }  // namespace results
 
