@@ -183,9 +183,10 @@ proc_collector_linux::read_outcome proc_collector_linux::read_process(const scan
 
   bool accessible = true;
   std::array<char, PATH_MAX + deleted_suffix.size() + 1> link{};
+  std::string_view raw_exe;  // into link
   const ssize_t link_size = ::readlinkat(dir.get(), "exe", link.data(), link.size());
   if (link_size >= 0 && static_cast<std::size_t>(link_size) < link.size()) {
-    fill_executable(dir.get(), std::string_view(link.data(), static_cast<std::size_t>(link_size)), out);
+    raw_exe = fill_executable(dir.get(), std::string_view(link.data(), static_cast<std::size_t>(link_size)), out);
   } else if (link_size < 0 && errno == ESRCH) {
     return read_outcome::gone;
   } else if (link_size >= 0 || errno != ENOENT) {
@@ -194,13 +195,34 @@ proc_collector_linux::read_outcome proc_collector_linux::read_process(const scan
     accessible = false;
   }
 
+  std::array<std::string_view, 2> raw_args{};  // into buffer_, until the next read
   if (int err = read_into_buffer(dir.get(), "cmdline"); err == 0) {
-    for_each_cmdline_arg(buffer_view(), [&](std::string_view arg) { ipc::assign_utf8(*out.add_command_line(), arg); });
+    std::size_t index = 0;
+    for_each_cmdline_arg(buffer_view(), [&](std::string_view arg) {
+      if (index < raw_args.size()) raw_args.at(index++) = arg;
+      ipc::assign_utf8(*out.add_command_line(), arg);
+    });
   } else if (is_gone(err)) {
     return read_outcome::gone;
   } else {
     accessible = false;
   }
+
+  // The kernel truncates comm; prefer the executable's (or script's) full file
+  // name when it extends the truncated one. Both sides are compared as raw
+  // bytes, before either is repaired: comm is cut from the file name's bytes,
+  // so it is a prefix of those even when it ends inside a multi-byte character
+  // or the name holds invalid UTF-8. Done before the status read reuses buffer_.
+  if (name.size() == comm_max && !kernel_thread) {
+    const std::array candidates{basename_of(raw_exe), basename_of(raw_args[0]), basename_of(raw_args[1])};
+    for (auto candidate : candidates) {
+      if (candidate.size() > name.size() && candidate.starts_with(name)) {
+        name.assign(candidate);
+        break;
+      }
+    }
+  }
+  ipc::assign_utf8(*out.mutable_name(), name);
 
   if (int err = read_into_buffer(dir.get(), "status"); err == 0) {
     if (auto uid = parse_status_uid(buffer_view())) out.set_user_id(std::to_string(*uid));
@@ -210,28 +232,11 @@ proc_collector_linux::read_outcome proc_collector_linux::read_process(const scan
     accessible = false;
   }
 
-  // The kernel truncates comm; prefer the executable's (or script's) full file
-  // name when it extends the truncated one. The comparison is on the raw
-  // bytes: a comm cut inside a multi-byte character is still a prefix of the
-  // valid name it came from.
-  if (name.size() == comm_max && !kernel_thread) {
-    std::array<std::string_view, 3> candidates{};
-    if (out.has_executable_path()) candidates[0] = basename_of(out.executable_path());
-    if (out.command_line_size() > 0) candidates[1] = basename_of(out.command_line(0));
-    if (out.command_line_size() > 1) candidates[2] = basename_of(out.command_line(1));
-    for (auto candidate : candidates) {
-      if (candidate.size() > name.size() && candidate.starts_with(name)) {
-        name.assign(candidate);
-        break;
-      }
-    }
-  }
-  ipc::assign_utf8(*out.mutable_name(), name);
   out.set_accessible(accessible);
   return read_outcome::ok;
 }
 
-void proc_collector_linux::fill_executable(int pid_fd, std::string_view link, ProcessRecord& out) {
+std::string_view proc_collector_linux::fill_executable(int pid_fd, std::string_view link, ProcessRecord& out) {
   struct stat image {};
   const bool image_ok = ::fstatat(pid_fd, "exe", &image, 0) == 0;
   std::string_view path = link;
@@ -251,6 +256,7 @@ void proc_collector_linux::fill_executable(int pid_fd, std::string_view link, Pr
   const bool exists = stat_as_process(pid_fd, path, disk);
   out.set_file_exists(exists);
   out.set_on_disk_mismatch(deleted || (image_ok && exists && !same_file(image, disk)));
+  return path;
 }
 
 std::optional<double> proc_collector_linux::cpu_usage(const scan_context& scan, std::uint32_t pid,

@@ -74,7 +74,9 @@ class proc_collector_linux final : public process_collector {
   enum class read_outcome { ok, gone };
 
   read_outcome read_process(const scan_context& scan, std::uint32_t pid, const char* pid_name, ProcessRecord& out);
-  void fill_executable(int pid_fd, std::string_view link, ProcessRecord& out);
+  // Sets the executable fields from the exe link's text; returns the path as
+  // the kernel gave it (a view into `link`, without a " (deleted)" it added).
+  std::string_view fill_executable(int pid_fd, std::string_view link, ProcessRecord& out);
   std::optional<double> cpu_usage(const scan_context& scan, std::uint32_t pid, std::uint64_t starttime,
                                   std::uint64_t ticks);
   std::string_view buffer_view() const { return {buffer_.data(), buffer_size_}; }

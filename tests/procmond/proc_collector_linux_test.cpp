@@ -176,7 +176,7 @@ TEST(ProcCollectorFixture, TextThatIsNotUtf8IsRepairedAndTheAnswerStillParses) {
   const std::string fffd = "\xEF\xBF\xBD";
   EXPECT_EQ(r.name(), "bad" + fffd + "name");
   EXPECT_THAT(args_of(r), ElementsAre("/opt/" + fffd + "(x", "--flag=" + fffd));
-  EXPECT_EQ(r.executable_path(), "/opt/" + fffd + "-surrogate");
+  EXPECT_EQ(r.executable_path(), "/opt/" + fffd + fffd + fffd + "-surrogate");  // one per byte, as in Rust
   EXPECT_FALSE(r.file_exists());
 
   // What a peer does with the answer: every record of the scan survives the round trip.
@@ -197,6 +197,34 @@ TEST(ProcCollectorFixture, CommCutInsideACharacterIsCompletedFromTheExecutableNa
   std::filesystem::create_symlink("/usr/sbin/aaaaaaaaaaaaaa\xC3\xA9-daemon", proc / "exe");
   const auto r = collect_fixture({.proc_root = root}).at(500);
   EXPECT_EQ(r.name(), "aaaaaaaaaaaaaa\xC3\xA9-daemon");
+}
+
+// The kernel cuts comm from the file name's bytes, so comm is a prefix of those
+// bytes, not of their repaired text: a name with an invalid byte early on must
+// still be completed, and only then repaired.
+TEST(ProcCollectorFixture, TruncatedCommIsCompletedFromANameThatIsNotUtf8) {
+  daemoneye::test::temp_dir dir;
+  const auto root = test::copy_proc_fixture(dir);
+  const auto proc = std::filesystem::path(root) / "500";
+  const std::string fffd = "\xEF\xBF\xBD";
+
+  // From the executable's own name.
+  test::write_stat(root, {.pid = 500, .comm = "bin\xFF-aaaaaaaaaa"});
+  std::filesystem::remove(proc / "exe");
+  std::filesystem::create_symlink("/opt/bin\xFF-aaaaaaaaaa-daemon", proc / "exe");
+  auto r = collect_fixture({.proc_root = root}).at(500);
+  EXPECT_EQ(r.name(), "bin" + fffd + "-aaaaaaaaaa-daemon");
+  EXPECT_EQ(r.executable_path(), "/opt/bin" + fffd + "-aaaaaaaaaa-daemon");
+
+  // From a script's path, the interpreter's first argument.
+  test::write_stat(root, {.pid = 500, .comm = "x\xFF-tooling-scri"});
+  std::filesystem::remove(proc / "exe");
+  std::filesystem::create_symlink("/bin/sh", proc / "exe");
+  const char cmdline[] = "/bin/sh\0/srv/x\xFF-tooling-script.sh";  // the final NUL ends the second argument
+  std::ofstream(proc / "cmdline", std::ios::binary | std::ios::trunc).write(cmdline, sizeof cmdline);
+  r = collect_fixture({.proc_root = root}).at(500);
+  EXPECT_EQ(r.name(), "x" + fffd + "-tooling-script.sh");
+  EXPECT_THAT(args_of(r), ElementsAre("/bin/sh", "/srv/x" + fffd + "-tooling-script.sh"));
 }
 
 TEST(ProcCollectorFixture, FirstCpuSampleAveragesOverTheLifetime) {
@@ -368,6 +396,33 @@ TEST(ProcCollectorLive, ChildWhoseNameAndArgumentsAreNotUtf8IsReportedAsValidTex
   EXPECT_TRUE(ipc::is_valid_utf8(r->executable_path())) << r->executable_path();
   ProcessRecord back;
   EXPECT_TRUE(back.ParseFromString(r->SerializeAsString()));
+}
+
+// The kernel's own 15-byte cut of long link names: one inside a two-byte
+// character, one after an invalid byte. Both names are completed from argv[0].
+TEST(ProcCollectorLive, ChildWhoseCommTheKernelCutIsNamedInFull) {
+  daemoneye::test::temp_dir dir;
+  const auto base = std::filesystem::canonical(dir.path());
+  const std::string fffd = "\xEF\xBF\xBD";
+  struct example {
+    std::string file_name;
+    std::string expected;
+  };
+  const example examples[] = {
+      {"aaaaaaaaaaaaaa\xC3\xA9-sleeper", "aaaaaaaaaaaaaa\xC3\xA9-sleeper"},
+      {"bin\xFF-aaaaaaaaaa-sleeper", "bin" + fffd + "-aaaaaaaaaa-sleeper"},
+  };
+  proc_collector_linux collector;
+  for (const auto& [file_name, expected] : examples) {
+    const auto link = (base / file_name).string();
+    std::filesystem::create_symlink("/bin/sleep", link);
+    auto child = child_process::spawn({link, "30"});
+    ASSERT_TRUE(child) << child.error();
+    const auto pid = static_cast<std::uint32_t>(child->pid());
+    auto r = poll_for(collector, pid, [&](const ProcessRecord& rec) { return rec.name() == expected; });
+    ASSERT_TRUE(r) << "the child never appeared as " << expected;
+    EXPECT_TRUE(ipc::is_valid_utf8(r->command_line(0))) << r->command_line(0);
+  }
 }
 
 TEST(ProcCollectorLive, ExitedProcessIsLeftOut) {

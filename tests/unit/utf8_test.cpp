@@ -20,7 +20,9 @@ TEST(Utf8, ValidTextIsCopiedUnchanged) {
   }
 }
 
-TEST(Utf8, EachKindOfInvalidSequenceBecomesOneReplacementCharacter) {
+// The expectations are String::from_utf8_lossy's (checked against rustc):
+// one U+FFFD per maximal subpart of an ill-formed sequence.
+TEST(Utf8, EachMaximalIllFormedSubsequenceBecomesOneReplacementCharacterAsInRust) {
   struct example {
     std::string raw;
     std::string repaired;
@@ -31,9 +33,12 @@ TEST(Utf8, EachKindOfInvalidSequenceBecomesOneReplacementCharacter) {
       {"ab\xC3", "ab" + fffd()},                                 // cut at the end (a truncated comm)
       {"\xE2\x82", fffd()},                                      // cut inside a three-byte character
       {"x\xC3(y", "x" + fffd() + "(y"},                          // a lead byte without its continuation
-      {"\xC0\xAF", fffd()},                                      // overlong encoding of '/'
-      {"\xED\xA0\x80z", fffd() + "z"},                           // a UTF-16 surrogate, U+D800
-      {"\xF4\x90\x80\x80", fffd()},                              // beyond U+10FFFF
+      {"\xC0\xAF", fffd() + fffd()},                             // overlong '/': C0 never starts a character
+      {"\xE0\x80\xAF", fffd() + fffd() + fffd()},                // overlong three-byte form
+      {"\xED\xA0\x80z", fffd() + fffd() + fffd() + "z"},         // a UTF-16 surrogate, U+D800
+      {"\xF4\x90\x80\x80", fffd() + fffd() + fffd() + fffd()},   // beyond U+10FFFF
+      {"\xF0\x9F\x90", fffd()},                                  // a four-byte character cut short
+      {"\xF0\x9F\x90x", fffd() + "x"},                           // ... followed by more text
       {"ok \xC3\xA9 \x80 ok", "ok \xC3\xA9 " + fffd() + " ok"},  // a stray continuation byte between valid text
   };
   for (const auto& [raw, repaired] : examples) {
