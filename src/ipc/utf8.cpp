@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include <utf8.h>
 
@@ -62,16 +63,19 @@ void assign_utf8(std::string& out, std::string_view raw) {
     out.assign(raw);
     return;
   }
-  out.clear();
+  // Built aside: `raw` may view `out` itself.
+  std::string fixed;
+  fixed.reserve(raw.size() + replacement_character.size());
   auto rest = raw;
   while (bad != rest.end()) {
     const auto valid = static_cast<std::size_t>(bad - rest.begin());
-    out.append(rest.substr(0, valid));
-    out.append(replacement_character);
+    fixed.append(rest.substr(0, valid));
+    fixed.append(replacement_character);
     rest.remove_prefix(valid + maximal_subpart(rest.substr(valid)));
     bad = utf8::find_invalid(rest.begin(), rest.end());
   }
-  out.append(rest);
+  fixed.append(rest);
+  out = std::move(fixed);
 }
 
 std::string to_utf8(std::string_view raw) {

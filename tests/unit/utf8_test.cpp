@@ -57,6 +57,14 @@ TEST(Utf8, AssignReplacesWhatTheTargetHeld) {
   EXPECT_EQ(out, "plain");
 }
 
+TEST(Utf8, AssignFromAViewOfTheTargetItself) {
+  std::string text = std::string("ab\xFF") + "cd";
+  assign_utf8(text, text);
+  EXPECT_EQ(text, "ab" + fffd() + "cd");
+  assign_utf8(text, std::string_view(text).substr(0, 2));
+  EXPECT_EQ(text, "ab");
+}
+
 TEST(Utf8, EmbeddedNulIsValidTextAndKept) {
   const std::string raw("a\0b", 3);
   EXPECT_TRUE(is_valid_utf8(raw));
