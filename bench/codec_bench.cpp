@@ -6,7 +6,7 @@
 //
 //   answering side  CopyInto (an in-place handler filling the reused result)
 //                   + AppendFrame (size, serialise, CRC-32C)
-//   receiving side  Receive (the connection's frame_decoder: length and CRC
+//   receiving side  Decode (the connection's frame_decoder: length and CRC
 //                   check, then protobuf parse into the reused message)
 //
 // ByteSize and Serialize split AppendFrame; the Fresh and Copy rows show what

@@ -68,11 +68,11 @@ bool stat_as_process(int pid_fd, std::string_view path, struct stat& out) {
 }
 
 // "cannot <action> <path>: <errno text>" for the current errno (the category's
-// message() is thread-safe, unlike strerror(3)). It may reach a peer as an
-// error message, so the path is made valid UTF-8 like every other text.
+// message() is thread-safe, unlike strerror(3)). results::failure makes it
+// valid UTF-8 when it goes to a peer.
 std::string errno_message(std::string_view action, std::string_view path) {
   const int err = errno;
-  return fmt::format("cannot {} {}: {}", action, ipc::to_utf8(path), std::generic_category().message(err));
+  return fmt::format("cannot {} {}: {}", action, path, std::generic_category().message(err));
 }
 
 struct dir_closer {
