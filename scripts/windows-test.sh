@@ -7,7 +7,8 @@
 # One wineserver is started for the whole run and the prefix is booted before
 # anything runs in it: otherwise every test program pays wine's start-up, and
 # the services wine starts on first boot would inherit (and hold open) the
-# output pipe of whoever started them.
+# output pipe of whoever started them. Programs that wine64 failed to start,
+# and that cmake/wine-run.sh therefore started again, are listed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,15 @@ wineserver=/usr/lib/wine/wineserver
 stop_wine() { "$wineserver" -k 2>/dev/null || true; }
 trap stop_wine EXIT
 
+retries=$PWD/build/windows-cross/wine-retries.log
+report_retries() {
+  if [ -s "$retries" ]; then
+    step "wine64 failed $(wc -l <"$retries") time(s) to start a program, which was then started again:"
+    cat "$retries"
+  fi
+}
+rm -f "$retries"
+
 step "boot the wine prefix"
 mkdir -p "$WINEPREFIX"
 "$wineserver" -p
@@ -36,5 +46,8 @@ step "build"
 cmake --build --preset windows-cross -j "$JOBS"
 
 step "ctest under wine"
-ctest --preset windows-cross -j "$JOBS"
+status=0
+ctest --preset windows-cross -j "$JOBS" || status=$?
+report_retries
+if ((status != 0)); then exit "$status"; fi
 step "done"
