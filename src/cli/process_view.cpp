@@ -5,6 +5,7 @@
 #include <array>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -17,10 +18,20 @@ std::string cpu_text(const ipc::ProcessRecord& r) {
   return r.has_cpu_usage() ? fmt::format("{:.1f}", r.cpu_usage()) : std::string("-");
 }
 
+/// How many terminal columns fmt gives `text` when it pads it: one per code
+/// point, two for East Asian wide ones. A name with U+FFFD or accented letters
+/// is narrower on screen than in bytes, and the columns are sized by what fmt
+/// will do. Measured through fmt itself: padded to as many columns as it has
+/// bytes (never fewer than it is wide), it gets one space per column it lacks.
+std::size_t display_width(std::string_view text) {
+  const std::size_t padded = fmt::formatted_size("{:{}}", text, text.size());
+  return (2 * text.size()) - padded;
+}
+
 void render_rows(const std::vector<row>& rows, const std::vector<bool>& right_aligned, std::string& out) {
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
+    for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], display_width(r[i]));
   }
   for (const auto& r : rows) {
     std::string line;
