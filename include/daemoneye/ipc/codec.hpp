@@ -33,7 +33,7 @@ struct codec_options {
   codec_kind kind = codec_kind::framed;
   /// CRC of the framed codec; the legacy codec always uses ieee.
   crc32_variant crc = crc32_variant::castagnoli;
-  std::size_t max_frame_bytes = 1024U * 1024U;
+  std::size_t max_frame_bytes = std::size_t{1024} * 1024;
 
   /// The CRC variant actually used on the wire.
   [[nodiscard]] crc32_variant effective_crc() const noexcept {
