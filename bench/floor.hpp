@@ -20,7 +20,7 @@
 namespace daemoneye::bench {
 
 /// Largest request or response the floor server handles.
-inline constexpr std::size_t raw_echo_max_bytes = 4U * 1024U * 1024U;
+inline constexpr std::size_t raw_echo_max_bytes = std::size_t{4} * 1024 * 1024;
 
 /// Child side: listens on `path`, calls channel.ready(), then serves one
 /// connection at a time until the parent releases it. Returns the exit code.

@@ -132,11 +132,14 @@ asio::awaitable<void> sequential_sends(ipc::interprocess_client& client, const i
 }
 
 asio::awaitable<void> warm_up(ipc::interprocess_client& client, ipc::DetectionTask task, std::uint64_t count) {
-  // The first send connects. Not async_connect(): it releases the client's
-  // state once too often (a use-after-free under ASan), see the report.
-  auto first = co_await client.async_send_task(task);
-  if (!first) throw std::runtime_error("warm-up send failed: " + first.error().message());
-  for (std::uint64_t i = 1; i < count; ++i) (void)co_await client.async_send_task(task);
+  if (auto ok = co_await client.async_connect(); !ok) {
+    throw std::runtime_error("connect failed: " + ok.error().message());
+  }
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (auto r = co_await client.async_send_task(task); !r) {
+      throw std::runtime_error("warm-up send failed: " + r.error().message());
+    }
+  }
 }
 
 asio::awaitable<void> pipeline_worker(ipc::interprocess_client& client, ipc::DetectionTask task, work_budget& budget,

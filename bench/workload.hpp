@@ -24,9 +24,9 @@ using ipc::ProcessRecord;
 /// Records per "large result", as a busy host's process table.
 inline constexpr std::size_t records_per_result = 500;
 /// Payload of the "1 MiB" workload: the task's metadata padding and the echoed text.
-inline constexpr std::size_t large_payload_bytes = 1024U * 1024U - 64U;
+inline constexpr std::size_t large_payload_bytes = std::size_t{1024} * 1024 - 64;
 /// max_frame_bytes both sides use so the large workload fits.
-inline constexpr std::size_t max_frame_bytes = 2U * 1024U * 1024U;
+inline constexpr std::size_t max_frame_bytes = std::size_t{2} * 1024 * 1024;
 
 /// What a task asks the benchmark server for (selected by the task's metadata).
 enum class kind {

@@ -135,12 +135,13 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   byte_buffer out;
   byte_buffer writing;
   bool write_in_progress = false;
+  bool flush_posted = false;  // a start_write() is queued on the strand
   std::atomic<bool> connected{false};
   std::uint64_t next_sequence = 1;  // per connection, when enable_sequence_numbers
 
   struct counters {
     std::atomic<std::uint64_t> connects{0}, sent{0}, completed{0}, failed{0}, bytes_out{0}, bytes_in{0},
-        sequence_errors{0};
+        sequence_errors{0}, writes{0};
   } count;
 };
 
@@ -327,6 +328,7 @@ void interprocess_client::state::start_write() {
   // Usually the socket takes everything at once, and no asynchronous write is needed.
   const std::size_t sent = stream->try_write_some(out.span());
   count.bytes_out.fetch_add(sent, std::memory_order_relaxed);
+  count.writes.fetch_add(1, std::memory_order_relaxed);
   if (sent == out.size()) {
     out.clear();
     return;
@@ -352,6 +354,7 @@ void interprocess_client::state::write_done(std::error_code ec, std::size_t n, s
     return;
   }
   count.bytes_out.fetch_add(n, std::memory_order_relaxed);
+  count.writes.fetch_add(1, std::memory_order_relaxed);
   start_write();
 }
 
@@ -370,9 +373,22 @@ void interprocess_client::state::enqueue(std::unique_ptr<waiter> w) {
   }
   w->task_id = std::move(*task.mutable_task_id());
   { const DetectionTask framed = std::move(task); }  // its memory goes now, not when the answer comes
+  const bool alone = pending.empty();
   add_pending(w.release());
   count.sent.fetch_add(1, std::memory_order_relaxed);
-  start_write();  // a failure reaches `w` through fail_all
+  // A failure reaches the call through fail_all.
+  if (alone) {
+    start_write();  // nothing else in flight: the frame goes now, the round trip waits for nothing
+  } else if (!flush_posted) {
+    // Calls already in flight: the callers their answers resumed are sending
+    // their next tasks right now. Written together after them, one system
+    // call carries them all instead of one each.
+    flush_posted = true;
+    asio::post(strand, [self = shared_from_this()] {
+      self->flush_posted = false;
+      self->start_write();
+    });
+  }
 }
 
 void interprocess_client::state::start_send(std::unique_ptr<waiter> w) {
@@ -452,8 +468,8 @@ const ipc_config& interprocess_client::config() const noexcept { return state_->
 
 client_stats interprocess_client::stats() const {
   const auto& c = state_->count;
-  return {c.connects.load(),  c.sent.load(),     c.completed.load(),      c.failed.load(),
-          c.bytes_out.load(), c.bytes_in.load(), c.sequence_errors.load()};
+  return {c.connects.load(),  c.sent.load(),     c.completed.load(),       c.failed.load(),
+          c.bytes_out.load(), c.bytes_in.load(), c.sequence_errors.load(), c.writes.load()};
 }
 
 }  // namespace daemoneye::ipc

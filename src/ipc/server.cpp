@@ -228,8 +228,10 @@ result<void> interprocess_server::start() {
                                  s.ctx->started);
     s.ctx->global_limit.store(true);
   }
-  if (s.ctx->has_plain_handler() && s.ctx->sync_execution == handler_execution::blocking_pool)
+  if (s.ctx->has_plain_handler() && s.ctx->sync_execution == handler_execution::blocking_pool) {
     s.ctx->blocking_pool = std::make_unique<asio::thread_pool>(s.threads);
+    s.ctx->blocking_threads = s.threads;
+  }
 
   std::weak_ptr<impl> weak = impl_;
   s.ctx->on_closed = [weak](const std::shared_ptr<server_connection>& conn) {

@@ -48,6 +48,7 @@ server_connection::server_connection(std::shared_ptr<server_context> ctx, execut
       id_(id),
       peer_(describe_peer(stream_.peer())),
       decoder_(codec_),
+      lane_(std::max(1U, ctx_->blocking_threads)),
       watchdog_timer_(executor_),
       slot_signal_(executor_),
       last_activity_(clock::now()),
@@ -292,36 +293,54 @@ void server_connection::dispatch(DetectionTask& task, clock::time_point received
     asio::co_spawn(executor_, run_async_handler(shared_from_this(), slot, std::move(task)),
                    log_exception{id_, "handler"});
   } else {
-    // Plain functions may block; they run on the handler pool and post back.
-    // An in-place handler gets a message recycled from earlier answers.
-    std::unique_ptr<DetectionResult> out;
+    // Plain functions may block; they run on the handler pool and come back
+    // in batches (pool_lane). An in-place handler gets a message recycled
+    // from earlier answers.
+    pool_lane::job job{slot, std::move(task), nullptr, nullptr};
     if (ctx_->in_place_handler && !spare_results_.empty()) {
-      out = std::move(spare_results_.back());
+      job.result = std::move(spare_results_.back());
       spare_results_.pop_back();
-      out->Clear();
+      job.result->Clear();
     } else {
-      out = std::make_unique<DetectionResult>();
+      job.result = std::make_unique<DetectionResult>();
     }
-    auto done = [self = shared_from_this(), slot](std::exception_ptr ep, std::unique_ptr<DetectionResult> result) {
-      asio::post(self->executor_, [self, slot, ep = std::move(ep), result = std::move(result)]() mutable {
-        self->handler_done(slot, ep, *result);
-        if (self->ctx_->in_place_handler && self->spare_results_.size() < max_spare_results) {
-          self->spare_results_.push_back(std::move(result));
-        }
-      });
-    };
-    asio::post(*ctx_->blocking_pool,
-               [ctx = ctx_, task = std::move(task), out = std::move(out), done = std::move(done)]() mutable {
-                 std::exception_ptr ep;
-                 try {
-                   ctx->run_plain_handler(task, *out);
-                 } catch (...) {
-                   ep = std::current_exception();
-                 }
-                 // Moved, not copied: the io thread must hold the last reference to the
-                 // exception, or this thread destroys it while that one reads it.
-                 done(std::move(ep), std::move(out));
-               });
+    if (lane_.push(std::move(job))) {
+      asio::post(*ctx_->blocking_pool, [self = shared_from_this()] { self->run_pool_lane(); });
+    }
+  }
+}
+
+void server_connection::run_pool_lane() {
+  std::optional<pool_lane::job> job;
+  for (unsigned done = 0;; ++done) {
+    switch (lane_.next(done, job)) {
+      case pool_lane::step::retire: return;
+      case pool_lane::step::yield:
+        asio::post(*ctx_->blocking_pool, [self = shared_from_this()] { self->run_pool_lane(); });
+        return;
+      case pool_lane::step::run: break;
+    }
+    try {
+      ctx_->run_plain_handler(job->task, *job->result);
+    } catch (...) {
+      // Handed over with the job, not copied: the connection's thread must
+      // hold the last reference to the exception, or this thread destroys
+      // it while that one reads it.
+      job->error = std::current_exception();
+    }
+    if (lane_.finish(std::move(*job))) {
+      asio::post(executor_, [self = shared_from_this()] { self->take_pool_answers(); });
+    }
+    job.reset();
+  }
+}
+
+void server_connection::take_pool_answers() {
+  for (auto& job : lane_.take_finished()) {
+    handler_done(job.slot, job.error, *job.result);
+    if (ctx_->in_place_handler && spare_results_.size() < max_spare_results) {
+      spare_results_.push_back(std::move(job.result));
+    }
   }
 }
 
@@ -395,7 +414,18 @@ void server_connection::answer(DetectionResult& result, int task_type, clock::ti
         result.success() ? std::string_view("success") : wire::ErrorCode_Name(result.error_code());
     ctx_->observer->task_answered(task_type, outcome, clock::now() - received);
   }
-  if (!in_batch_) start_write(clock::now());
+  if (in_batch_) return;  // the batch's end writes it
+  if (in_flight_.empty()) {
+    start_write(clock::now());
+  } else if (!flush_posted_) {
+    // More answers are coming (handlers on the pool, coroutines): those that
+    // reach this thread before the flush runs share its system call.
+    flush_posted_ = true;
+    asio::post(executor_, [self = shared_from_this()] {
+      self->flush_posted_ = false;
+      self->start_write(clock::now());
+    });
+  }
 }
 
 void server_connection::fill_health(DetectionResult& result) const {

@@ -1,7 +1,8 @@
 // One accepted connection of interprocess_server: reads frames continuously,
 // runs up to max_in_flight tasks at once, answers in completion order, and
 // enforces the read, write and handler deadlines. Everything it does runs on
-// the one thread of its io_context, so its state needs no locks.
+// the one thread of its io_context, so its state needs no locks; only the
+// tasks handed to the blocking pool (pool_lane) are shared, under the lane's.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "daemoneye/ipc/token_bucket.hpp"
 #include "daemoneye/ipc/transport.hpp"
 
+#include "pool_lane.hpp"
 #include "server_context.hpp"
 
 namespace daemoneye::ipc::detail {
@@ -59,6 +61,10 @@ class server_connection : public std::enable_shared_from_this<server_connection>
 
   void on_frame(std::span<const std::byte> payload);
   void dispatch(DetectionTask& task, clock::time_point received);
+  /// A pool thread: runs the lane's tasks for one turn.
+  void run_pool_lane();
+  /// This connection's thread: answers what the pool has finished.
+  void take_pool_answers();
   /// A handler finished the task in `slot` (coroutine or pool).
   void handler_done(std::uint64_t slot, const std::exception_ptr& error, DetectionResult& result);
   /// Answers a task its handler finished.
@@ -101,6 +107,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   DetectionResult result_;                      // an inline in-place handler's answer, reused
   std::vector<DetectionResult> spent_results_;  // inline answers returned by value, freed after the write
   std::vector<std::unique_ptr<DetectionResult>> spare_results_;  // for in-place handlers on the pool
+  pool_lane lane_;  // tasks on the blocking pool; the one state shared with other threads
   static constexpr std::size_t max_spare_results = 4;
   byte_buffer out_;      // answers waiting for the writer
   byte_buffer writing_;  // the batch being written
@@ -120,10 +127,11 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   clock::time_point write_started_;
   bool writing_now_ = false;
   bool in_batch_ = false;          // decoding the frames of one read: answers wait for its end
+  bool flush_posted_ = false;      // a start_write() is queued behind answers still to come
   bool last_frame_large_ = false;  // keeps the read buffer while large frames keep coming
   /// Largest buffer kept between frames: one frame of the default
   /// max_frame_bytes and a read. Larger frames get their memory per frame.
-  static constexpr std::size_t max_retained_buffer = 1024U * 1024U + frame_decoder::read_chunk;
+  static constexpr std::size_t max_retained_buffer = std::size_t{1024} * 1024 + frame_decoder::read_chunk;
   bool reading_stopped_ = false;  // protocol error or peer EOF: no more tasks will come
   bool shutting_down_ = false;
   bool closed_ = false;

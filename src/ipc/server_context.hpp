@@ -28,6 +28,7 @@ struct server_context {
   std::vector<std::unique_ptr<asio::io_context>> ios;
   std::atomic<std::size_t> next_io{0};
   std::unique_ptr<asio::thread_pool> blocking_pool;  // runs sync handlers
+  unsigned blocking_threads = 0;                     // its size
   interprocess_server::async_handler async_handler;
   interprocess_server::sync_handler sync_handler;
   interprocess_server::in_place_handler in_place_handler;

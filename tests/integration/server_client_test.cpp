@@ -12,6 +12,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -346,6 +347,35 @@ TEST(InterprocessServer, PlainFunctionHandlerRunsOnTheBlockingPoolByDefault) {
   EXPECT_NE(handler, io) << "a handler that may block ran on the connection's I/O thread";
 }
 
+TEST(InterprocessServer, PooledHandlersOfOneConnectionRunInParallel) {
+  // Each handler waits for the other to start: the two tasks, pipelined on
+  // one connection, only both succeed when two pool threads run them at once.
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.threads = 2;
+  arrival_counter both(2);
+  interprocess_server server(cfg);
+  server.set_handler([&](const DetectionTask& task) {
+    both.arrive();
+    if (!both.wait_all(patience)) return results::failure(task.task_id(), wire::HANDLER_FAILED, "ran alone");
+    return results::success(task.task_id());
+  });
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), patient_client(cfg));
+  auto first = io.spawn(client.async_send_task(tasks::new_test_task("side-1", wire::ENUMERATE_PROCESSES)));
+  auto second = io.spawn(client.async_send_task(tasks::new_test_task("side-2", wire::ENUMERATE_PROCESSES)));
+  for (auto* answer : {&first, &second}) {
+    ASSERT_EQ(answer->wait_for(2 * patience), std::future_status::ready);
+    auto r = answer->get();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(r->success()) << r->error_message();
+  }
+  EXPECT_EQ(client.stats().connects, 1U);
+  server.stop();
+}
+
 TEST(InterprocessServer, PlainFunctionHandlerRunsOnTheConnectionsThreadWhenDeclaredInline) {
   const auto [handler, io] = handler_and_io_threads(handler_execution::inline_on_io_thread);
   EXPECT_NE(handler, std::thread::id());
@@ -673,6 +703,60 @@ TEST(InterprocessServer, ThrowingCoroutineHandlerIsAnsweredHandlerFailedAndTheCo
   EXPECT_EQ(server.stats().connections_accepted, 1U);
 }
 
+/// Counts the server's writes: one bytes_transferred call with outgoing bytes each.
+class write_counter : public server_observer {
+ public:
+  void bytes_transferred(std::uint64_t /*in*/, std::uint64_t out) override {
+    if (out > 0) writes_.fetch_add(1);
+  }
+  [[nodiscard]] int writes() const noexcept { return writes_.load(); }
+
+ private:
+  std::atomic<int> writes_{0};
+};
+
+TEST(InterprocessServer, AnswersFinishedTogetherByCoroutineHandlersShareOneWrite) {
+  // Every handler waits until the last task of the connection has arrived;
+  // then all finish in one pass of the connection's thread. Their answers
+  // go out in one write, not one each.
+  constexpr int tasks_sent = 16;
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  std::atomic<int> arrived{0};
+  interprocess_server server(cfg);
+  // Only touched on the one connection's thread; destroyed before the
+  // server, whose io_context it belongs to.
+  std::optional<asio::steady_timer> gate;
+  server.set_handler([&](DetectionTask task) -> asio::awaitable<DetectionResult> {
+    if (!gate) gate.emplace(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+    if (arrived.fetch_add(1) + 1 == tasks_sent) {
+      gate->cancel();
+    } else {
+      co_await gate->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+    co_return results::success(task.task_id());
+  });
+  write_counter counter;
+  server.set_observer(&counter);
+  ASSERT_TRUE(server.start());
+
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  std::vector<std::future<result<DetectionResult>>> answers;
+  for (int i = 0; i < tasks_sent; ++i) {
+    answers.push_back(io.spawn(
+        client.async_send_task(tasks::new_test_task(fmt::format("gated-{}", i), wire::ENUMERATE_PROCESSES), patience)));
+  }
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(2 * patience), std::future_status::ready);
+    auto r = answer.get();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(r->success());
+  }
+  EXPECT_LE(counter.writes(), 2) << "one write per answer would be " << tasks_sent;
+  server.stop();
+}
+
 TEST(InterprocessServer, SlowHandlerIsAnsweredHandlerTimeoutAndTheConnectionStaysOpenDespiteReadTimeout) {
   test::temp_dir dir;
   auto cfg = test_config(dir);
@@ -879,6 +963,67 @@ TEST(InterprocessClient, ACallWithAShorterTimeoutTimesOutWhileALongerOneKeepsWai
   ASSERT_FALSE(p);
   EXPECT_TRUE(p.error().is(errc::peer_closed)) << p.error().message();
   EXPECT_EQ(client.stats().tasks_failed, 2U);
+}
+
+/// async_connect() on `client`, then one call on the connection it opened:
+/// empty when both worked, else what is wrong.
+asio::awaitable<std::string> connect_then_call(interprocess_client& client) {
+  if (auto ok = co_await client.async_connect(); !ok) co_return "async_connect: " + ok.error().message();
+  if (!client.is_connected()) co_return "async_connect succeeded but the client is not connected";
+  if (auto again = co_await client.async_connect(); !again) {
+    co_return "second async_connect: " + again.error().message();
+  }
+  co_return mismatch(co_await client.async_send_task(tagged_task("after-connect"), patience), "after-connect");
+}
+
+TEST(InterprocessClient, AsyncConnectOpensTheConnectionTheNextCallUses) {
+  tagging_server tagging;
+  ASSERT_TRUE(tagging.server.start());
+  io_threads io;
+  auto client = std::make_unique<interprocess_client>(io.executor(), tagging.cfg);
+  auto outcome = io.spawn(connect_then_call(*client));
+  ASSERT_EQ(outcome.wait_for(patience), std::future_status::ready);
+  EXPECT_EQ(outcome.get(), "");
+  EXPECT_EQ(client->stats().connects, 1U) << "the call opened a second connection";
+  client.reset();  // right after its connect: must not touch freed state (ASan)
+}
+
+TEST(InterprocessClient, AsyncConnectToAMissingServerIsServerNotFound) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  io_threads io;
+  interprocess_client client(io.executor(), cfg);
+  auto connected = io.spawn(client.async_connect());
+  ASSERT_EQ(connected.wait_for(patience), std::future_status::ready);
+  auto r = connected.get();
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::server_not_found)) << r.error().message();
+  EXPECT_FALSE(client.is_connected());
+}
+
+TEST(InterprocessClient, CallsMadeWhileOthersAreInFlightShareOneWrite) {
+  // Sixteen calls start together. The first is written at once; the other
+  // fifteen find it in flight and go out together after it.
+  tagging_server tagging;
+  ASSERT_TRUE(tagging.server.start());
+  asio::io_context io;
+  interprocess_client client(io.get_executor(), tagging.cfg);
+  constexpr int calls = 16;
+  std::vector<std::future<result<DetectionResult>>> answers;
+  for (int i = 0; i < calls; ++i) {
+    answers.push_back(asio::co_spawn(io, client.async_send_task(tagged_task(fmt::format("together-{}", i)), patience),
+                                     asio::use_future));
+  }
+  std::thread runner([&io] { io.run(); });
+  for (int i = 0; i < calls; ++i) {
+    ASSERT_EQ(answers[i].wait_for(2 * patience), std::future_status::ready);
+    EXPECT_EQ(mismatch(answers[i].get(), fmt::format("together-{}", i)), "");
+  }
+  client.close();  // ends the client's reader, so run() returns
+  runner.join();
+  const auto stats = client.stats();
+  EXPECT_EQ(stats.tasks_completed, static_cast<std::uint64_t>(calls));
+  EXPECT_LE(stats.writes, 2U) << "one write per call would be " << calls;
 }
 
 TEST(InterprocessClient, CallsSharingATaskIdAreEachAnswered) {

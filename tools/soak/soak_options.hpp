@@ -25,7 +25,7 @@ struct soak_options {
 
   // What the server was started with.
   std::uint32_t max_connections = 16;
-  std::size_t max_frame_bytes = 1024U * 1024U;
+  std::size_t max_frame_bytes = std::size_t{1024} * 1024;
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{10000};
 

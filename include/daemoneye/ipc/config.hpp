@@ -21,7 +21,7 @@
 namespace daemoneye::ipc {
 
 /// Upper bound accepted for max_frame_bytes.
-inline constexpr std::size_t max_frame_bytes_limit = 64U * 1024U * 1024U;
+inline constexpr std::size_t max_frame_bytes_limit = std::size_t{64} * 1024 * 1024;
 
 struct rate_limit_config {
   /// Per connection: tokens added per second; 0 disables the per-connection limit.
@@ -56,7 +56,7 @@ struct client_config {
 /// All settings. Value type; cheap enough to copy at start-up and on reload.
 struct ipc_config {
   std::string endpoint_path = default_endpoint_path();
-  std::size_t max_frame_bytes = 1024U * 1024U;
+  std::size_t max_frame_bytes = std::size_t{1024} * 1024;
   std::uint32_t accept_timeout_ms = 5000;
   std::uint32_t read_timeout_ms = 30000;
   std::uint32_t write_timeout_ms = 10000;

@@ -32,7 +32,7 @@ namespace daemoneye::ipc {
 class frame_decoder {
  public:
   /// Preferred size of one read when no frame length is known yet.
-  static constexpr std::size_t read_chunk = 64U * 1024U;
+  static constexpr std::size_t read_chunk = std::size_t{64} * 1024;
 
   explicit frame_decoder(codec_options opts = {});
 
