@@ -328,7 +328,7 @@ void interprocess_client::state::start_write() {
   // Usually the socket takes everything at once, and no asynchronous write is needed.
   const std::size_t sent = stream->try_write_some(out.span());
   count.bytes_out.fetch_add(sent, std::memory_order_relaxed);
-  count.writes.fetch_add(1, std::memory_order_relaxed);
+  if (sent > 0) count.writes.fetch_add(1, std::memory_order_relaxed);  // else: nothing taken, or no such call (Windows)
   if (sent == out.size()) {
     out.clear();
     return;

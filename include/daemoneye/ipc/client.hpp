@@ -30,8 +30,9 @@ struct client_stats {
   std::uint64_t bytes_out = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t sequence_errors = 0;  ///< answers that did not echo the task's sequence number
-  /// Write system calls that carried tasks. Calls made while others are in
-  /// flight share them, so under pipelining this grows slower than tasks_sent.
+  /// Writes that carried tasks (system calls on Unix, overlapped writes on
+  /// Windows). Calls made while others are in flight share them, so under
+  /// pipelining this grows slower than tasks_sent.
   std::uint64_t writes = 0;
 };
 
