@@ -43,16 +43,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -f "$fuzz_runtime" ]; then
   for target in build/fuzz/fuzz/*_fuzz; do
     name=$(basename "$target" _fuzz)
     step "fuzz: $name for ${FUZZ_SECONDS}s"
-    # New inputs go to a scratch copy; the seed corpus in the repository stays as committed.
-    scratch=$(mktemp -d)
-    cp -r "fuzz/corpus/$name/." "$scratch/" 2>/dev/null || true
-    "$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="build/fuzz/$name-" \
-      "$scratch" 2>&1 | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done|==[0-9]+==ERROR|SUMMARY)' || true
-    rm -rf "$scratch"
-    if ls build/fuzz/"$name"-crash-* build/fuzz/"$name"-leak-* build/fuzz/"$name"-timeout-* >/dev/null 2>&1; then
-      echo "fuzz target $name found a failing input:" build/fuzz/"$name"-* >&2
-      exit 1
-    fi
+    scripts/fuzz-target.sh "$target" "$FUZZ_SECONDS" build/fuzz
   done
 elif [ "$FUZZ_SECONDS" -gt 0 ]; then
   echo "test.sh: clang's libFuzzer runtime not found ($fuzz_runtime); bootstrap installs libclang-rt-14-dev" >&2
