@@ -14,8 +14,9 @@ target=$1 seconds=$2 artifacts=$3
 name=$(basename "$target" _fuzz)
 corpus=$(cd "$(dirname "$0")/.." && pwd)/fuzz/corpus/$name
 
+kinds=(crash leak timeout oom)  # the failing inputs libFuzzer saves, ARTIFACTS/NAME-KIND-*
 # A failing input left by an earlier run would otherwise be taken for this one's.
-rm -f "$artifacts/$name"-crash-* "$artifacts/$name"-leak-* "$artifacts/$name"-timeout-* "$artifacts/$name"-oom-*
+for kind in "${kinds[@]}"; do rm -f "$artifacts/$name-$kind-"*; done
 scratch=$(mktemp -d)
 log=$(mktemp)
 trap 'rm -rf "$scratch" "$log"' EXIT
@@ -25,7 +26,7 @@ status=0
 "$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" "$scratch" \
   >"$log" 2>&1 || status=$?
 found=""
-for kind in crash leak timeout oom; do
+for kind in "${kinds[@]}"; do
   for input in "$artifacts/$name-$kind-"*; do
     if [ -e "$input" ]; then found="$found $input"; fi
   done
