@@ -51,8 +51,9 @@ floor) of the same byte sizes; the server runs in a forked child process.
   --iterations N       a fixed number of operations per row per round instead of --seconds
   --handler KIND       sync (a plain function on the blocking pool, as procmond), inline (a plain function
                        declared non-blocking, run on the I/O threads) or async (a coroutine); default sync
-  --in-place           with sync or inline: the handler writes its answer into a result message the
-                       server reuses (interprocess_server::in_place_handler) instead of returning it
+  --in-place           the handler writes its answer into a result message the server reuses
+                       (interprocess_server::in_place_handler, or async_in_place_handler with async)
+                       instead of returning it
   --server-threads N   server worker threads (default 0: one per hardware thread, as procmond)
   --client-threads N   io_context threads of the 8-connection pipelined row (default: CPUs, at most 8);
                        unless N is 1, the row is also measured with one client thread
@@ -162,7 +163,6 @@ options parse_options(int argc, char** argv) {
       die(fmt::format("unknown option {}", arg));
     }
   }
-  if (o.in_place && !o.sync_handler) die("--in-place needs --handler sync or inline");
   return o;
 }
 
@@ -446,7 +446,7 @@ int run(const options& opt) {
   desc.handler = !opt.sync_handler    ? "async (coroutine)"
                  : opt.inline_handler ? "sync, inline on the I/O threads"
                                       : "sync on the blocking pool (as procmond)";
-  if (opt.sync_handler && opt.in_place) desc.handler += ", answer written in place";
+  if (opt.in_place) desc.handler += ", answer written in place";
   desc.cpus = std::thread::hardware_concurrency();
   desc.placement = placement;
   desc.server_threads = memory.empty() ? 0 : memory.front().usage.threads;

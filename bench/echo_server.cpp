@@ -43,6 +43,16 @@ asio::awaitable<ipc::DetectionResult> answer_async(ipc::DetectionTask task, cons
   co_return workload::answer(std::move(task), *prebuilt);
 }
 
+asio::awaitable<void> answer_async_into(const ipc::DetectionTask& task, ipc::DetectionResult& out,
+                                        const ipc::DetectionResult* prebuilt, collector* service) {
+  if (service != nullptr && workload::kind_of(task) == workload::kind::enumerate) {
+    out = service->handle(task);
+  } else {
+    workload::answer_into(task, *prebuilt, out);
+  }
+  co_return;
+}
+
 std::unique_ptr<collector> make_collector() {
 #if DAEMONEYE_BENCH_WITH_PROCMOND
   auto platform = procmond::make_platform_collector();
@@ -118,6 +128,11 @@ int run_echo_server(const echo_server_options& options, child_channel& channel) 
           return answer_sync(task, prebuilt, svc);
         }),
         execution);
+  } else if (options.in_place) {
+    server.set_handler(ipc::interprocess_server::async_in_place_handler(
+        [&prebuilt, svc = service.get()](const ipc::DetectionTask& task, ipc::DetectionResult& out) {
+          return answer_async_into(task, out, &prebuilt, svc);
+        }));
   } else {
     server.set_handler(
         ipc::interprocess_server::async_handler([&prebuilt, svc = service.get()](ipc::DetectionTask task) {

@@ -26,7 +26,7 @@ struct echo_server_options {
   /// With sync_handler: run it inline on the I/O threads
   /// (handler_execution::inline_on_io_thread) instead of on the pool.
   bool inline_handler = false;
-  /// With sync_handler: the handler writes its answer into the message the
+  /// The handler (either kind) writes its answer into the message the
   /// server reuses (an in-place handler) instead of returning it.
   bool in_place = false;
   /// Worker threads; 0: the library default (one per hardware thread).

@@ -181,23 +181,25 @@ interprocess_server::~interprocess_server() {
 }
 
 void interprocess_server::set_handler(async_handler handler) {
+  impl_->ctx->clear_handlers();
   impl_->ctx->async_handler = std::move(handler);
-  impl_->ctx->sync_handler = nullptr;
-  impl_->ctx->in_place_handler = nullptr;
+}
+
+void interprocess_server::set_handler(async_in_place_handler handler) {
+  impl_->ctx->clear_handlers();
+  impl_->ctx->async_in_place_handler = std::move(handler);
 }
 
 void interprocess_server::set_handler(sync_handler handler, handler_execution execution) {
+  impl_->ctx->clear_handlers();
   impl_->ctx->sync_handler = std::move(handler);
   impl_->ctx->sync_execution = execution;
-  impl_->ctx->async_handler = nullptr;
-  impl_->ctx->in_place_handler = nullptr;
 }
 
 void interprocess_server::set_handler(in_place_handler handler, handler_execution execution) {
+  impl_->ctx->clear_handlers();
   impl_->ctx->in_place_handler = std::move(handler);
   impl_->ctx->sync_execution = execution;
-  impl_->ctx->async_handler = nullptr;
-  impl_->ctx->sync_handler = nullptr;
 }
 
 void interprocess_server::set_capabilities(CollectionCapabilities capabilities) {

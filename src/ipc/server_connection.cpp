@@ -228,7 +228,7 @@ void server_connection::on_frame(std::span<const std::byte> payload) {
                                          config_->flow_control.max_pending));
     return;
   }
-  if (!ctx_->async_handler && !ctx_->has_plain_handler()) {
+  if (!ctx_->has_coroutine_handler() && !ctx_->has_plain_handler()) {
     reject(wire::UNSUPPORTED_TASK, "no handler is registered on this server");
     return;
   }
@@ -252,7 +252,7 @@ std::optional<std::string> server_connection::check_sequence(std::uint64_t seque
 }
 
 void server_connection::dispatch(DetectionTask& task, clock::time_point received) {
-  if (!ctx_->async_handler && ctx_->sync_execution == handler_execution::inline_on_io_thread) {
+  if (!ctx_->has_coroutine_handler() && ctx_->sync_execution == handler_execution::inline_on_io_thread) {
     // Run here and now: no thread hand-off, nothing to track, and the task
     // message stays with the connection for the next frame. An in-place
     // handler fills the connection's reused result; a result returned by
@@ -291,6 +291,20 @@ void server_connection::dispatch(DetectionTask& task, clock::time_point received
     // The coroutine answers the task itself, so one that never suspends is
     // answered before the next frame is decoded.
     asio::co_spawn(executor_, run_async_handler(shared_from_this(), slot, std::move(task)),
+                   log_exception{id_, "handler"});
+  } else if (ctx_->async_in_place_handler) {
+    // The same, on a task and result recycled from earlier answers: the
+    // decoded task is swapped in, so both sides keep their allocations.
+    std::unique_ptr<coroutine_job> job;
+    if (spare_jobs_.empty()) {
+      job = std::make_unique<coroutine_job>();
+    } else {
+      job = std::move(spare_jobs_.back());
+      spare_jobs_.pop_back();
+      job->result.Clear();
+    }
+    job->task.Swap(&task);
+    asio::co_spawn(executor_, run_async_in_place_handler(shared_from_this(), slot, std::move(job)),
                    log_exception{id_, "handler"});
   } else {
     // Plain functions may block; they run on the handler pool and come back
@@ -354,6 +368,20 @@ asio::awaitable<void> server_connection::run_async_handler(std::shared_ptr<serve
     ep = std::current_exception();
   }
   self->handler_done(slot, ep, result);
+}
+
+asio::awaitable<void> server_connection::run_async_in_place_handler(std::shared_ptr<server_connection> self,
+                                                                    std::uint64_t slot,
+                                                                    std::unique_ptr<coroutine_job> job) {
+  std::exception_ptr ep;
+  try {
+    co_await self->ctx_->async_in_place_handler(job->task, job->result);
+  } catch (...) {
+    ep = std::current_exception();
+  }
+  // The answer is framed (copied into out_) before handler_done returns.
+  self->handler_done(slot, ep, job->result);
+  if (!self->closed_ && self->spare_jobs_.size() < max_spare_results) self->spare_jobs_.push_back(std::move(job));
 }
 
 void server_connection::handler_done(std::uint64_t slot, const std::exception_ptr& error, DetectionResult& result) {
@@ -574,6 +602,7 @@ asio::awaitable<void> server_connection::watchdog() {
       if (out_.capacity() > frame_decoder::read_chunk) out_ = byte_buffer{};
       result_ = DetectionResult{};
       spare_results_.clear();
+      spare_jobs_.clear();
     }
     watchdog_expiry_ = next;
     watchdog_timer_.expires_at(next);

@@ -58,6 +58,14 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   /// Runs the coroutine handler for the task in `slot` and answers it.
   static asio::awaitable<void> run_async_handler(std::shared_ptr<server_connection> self, std::uint64_t slot,
                                                  DetectionTask task);
+  /// A task and its answer for an in-place coroutine handler, recycled.
+  struct coroutine_job {
+    DetectionTask task;
+    DetectionResult result;
+  };
+  /// Runs the in-place coroutine handler on `job`, answers, recycles the job.
+  static asio::awaitable<void> run_async_in_place_handler(std::shared_ptr<server_connection> self, std::uint64_t slot,
+                                                          std::unique_ptr<coroutine_job> job);
 
   void on_frame(std::span<const std::byte> payload);
   void dispatch(DetectionTask& task, clock::time_point received);
@@ -107,10 +115,11 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   DetectionResult result_;                      // an inline in-place handler's answer, reused
   std::vector<DetectionResult> spent_results_;  // inline answers returned by value, freed after the write
   std::vector<std::unique_ptr<DetectionResult>> spare_results_;  // for in-place handlers on the pool
+  std::vector<std::unique_ptr<coroutine_job>> spare_jobs_;       // for in-place coroutine handlers
   pool_lane lane_;  // tasks on the blocking pool; the one state shared with other threads
-  static constexpr std::size_t max_spare_results = 4;
-  byte_buffer out_;      // answers waiting for the writer
-  byte_buffer writing_;  // the batch being written
+  static constexpr std::size_t max_spare_results = 4;  // of each of the two kinds
+  byte_buffer out_;                                    // answers waiting for the writer
+  byte_buffer writing_;                                // the batch being written
   std::size_t unwritten_answers_ = 0;
   std::size_t answers_in_write_ = 0;
   std::vector<in_flight> in_flight_;

@@ -29,7 +29,9 @@ struct server_context {
   std::atomic<std::size_t> next_io{0};
   std::unique_ptr<asio::thread_pool> blocking_pool;  // runs sync handlers
   unsigned blocking_threads = 0;                     // its size
+  // At most one of the four handlers is set.
   interprocess_server::async_handler async_handler;
+  interprocess_server::async_in_place_handler async_in_place_handler;
   interprocess_server::sync_handler sync_handler;
   interprocess_server::in_place_handler in_place_handler;
   handler_execution sync_execution = handler_execution::blocking_pool;  // of either plain-function kind
@@ -67,6 +69,13 @@ struct server_context {
     for (unsigned i = 0; i < threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
   }
 
+  void clear_handlers() noexcept {
+    async_handler = nullptr;
+    async_in_place_handler = nullptr;
+    sync_handler = nullptr;
+    in_place_handler = nullptr;
+  }
+  [[nodiscard]] bool has_coroutine_handler() const noexcept { return async_handler || async_in_place_handler; }
   [[nodiscard]] bool has_plain_handler() const noexcept { return sync_handler || in_place_handler; }
   /// Runs the plain-function handler for `task`; its answer ends up in `result`.
   void run_plain_handler(const DetectionTask& task, DetectionResult& result) const {

@@ -533,6 +533,116 @@ TEST(InterprocessServer, ThrowingInPlaceHandlerIsAnsweredHandlerFailedNotWithWha
   EXPECT_EQ(after->processes_size(), 1);
 }
 
+TEST(InterprocessServer, CoroutineInPlaceHandlerFillsAReusedClearedResult) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  // Touched only on the connection's thread, one task at a time.
+  std::vector<const DetectionResult*> seen;
+  std::vector<bool> arrived_empty;
+  interprocess_server server(cfg);
+  server.set_handler([&](const DetectionTask& task, DetectionResult& result) -> asio::awaitable<void> {
+    seen.push_back(&result);
+    arrived_empty.push_back(result.ByteSizeLong() == 0);
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    result.set_success(true);
+    result.set_task_id(task.task_id());
+    result.add_processes()->set_name(task.metadata());
+    if (task.task_id() == "boom") throw std::runtime_error("in-place coroutine exploded");
+  });
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  for (const std::string id : {"coroutine-in-place-1", "coroutine-in-place-2"}) {
+    EXPECT_EQ(mismatch(client.send_task(tagged_task(id)), id), "");
+  }
+  // What a failed handler half wrote is neither sent nor left for the next task.
+  auto boom = client.send_task(tagged_task("boom"));
+  ASSERT_TRUE(boom) << boom.error().message();
+  EXPECT_EQ(boom->error_code(), wire::HANDLER_FAILED);
+  EXPECT_NE(boom->error_message().find("in-place coroutine exploded"), std::string::npos) << boom->error_message();
+  EXPECT_EQ(boom->processes_size(), 0);
+  EXPECT_EQ(mismatch(client.send_task(tagged_task("after-boom")), "after-boom"), "");
+  server.stop();
+  ASSERT_EQ(seen.size(), 4U);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), seen.front()), 4) << "a later task got a fresh result message";
+  EXPECT_EQ(arrived_empty, (std::vector<bool>{true, true, true, true})) << "the reused result was not cleared";
+}
+
+TEST(InterprocessServer, PipelinedCoroutineInPlaceHandlersKeepTheirOwnTaskAndResultWhileSuspended) {
+  // All tasks are decoded while the first handlers are suspended: each must
+  // still see its own task, and its answer must hold only what it wrote.
+  constexpr std::size_t calls = 32;
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.flow_control.max_in_flight = calls;
+  io_threads io;
+  // One per round; the second round runs on recycled messages.
+  std::array<rendezvous, 2> all_in_flight{rendezvous(io.executor(), calls), rendezvous(io.executor(), calls)};
+  interprocess_server server(cfg);
+  server.set_handler([&](const DetectionTask& task, DetectionResult& result) -> asio::awaitable<void> {
+    const std::string id_before = task.task_id();
+    result.add_processes()->set_name(task.metadata());
+    auto& round = all_in_flight.at(task.task_id().starts_with("suspended-1-") ? 1 : 0);
+    if (!co_await round.arrive(patience)) throw std::runtime_error("the other tasks never arrived");
+    if (task.task_id() != id_before) throw std::runtime_error("the task changed while its handler was suspended");
+    result.set_success(true);
+  });
+  ASSERT_TRUE(server.start());
+
+  interprocess_client client(io.executor(), cfg);
+  std::vector<std::future<result<DetectionResult>>> answers;
+  for (std::size_t round = 0; round < all_in_flight.size(); ++round) {
+    answers.clear();
+    for (std::size_t i = 0; i < calls; ++i) {
+      const auto id = fmt::format("suspended-{}-{}", round, i);
+      answers.push_back(io.spawn(client.async_send_task(tagged_task(id), 2 * patience)));
+    }
+    for (std::size_t i = 0; i < calls; ++i) {
+      ASSERT_EQ(answers[i].wait_for(2 * patience), std::future_status::ready) << "call " << i << " hung";
+      EXPECT_EQ(mismatch(answers[i].get(), fmt::format("suspended-{}-{}", round, i)), "");
+    }
+  }
+  EXPECT_EQ(server.stats().connections_accepted, 1U);
+  server.stop();
+}
+
+TEST(InterprocessServer, CoroutineInPlaceHandlerFinishingAfterItsTimeoutLeavesNothingForTheNextTask) {
+  test::temp_dir dir;
+  auto cfg = test_config(dir);
+  cfg.handler_timeout_ms = 300;
+  std::promise<void> slow_finished;
+  interprocess_server server(cfg);
+  server.set_handler([&](const DetectionTask& task, DetectionResult& result) -> asio::awaitable<void> {
+    if (result.ByteSizeLong() != 0) throw std::runtime_error("the recycled result was not cleared");
+    if (task.metadata() == "slow") {
+      // Outlives its deadline, then writes into the result it still owns.
+      asio::steady_timer delay(co_await asio::this_coro::executor,
+                               2 * std::chrono::milliseconds(cfg.handler_timeout_ms));
+      co_await delay.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      result.add_processes()->set_name("written-after-the-timeout");
+      result.set_task_id("late");
+      slow_finished.set_value();
+      co_return;
+    }
+    result.set_success(true);
+    result.add_processes()->set_name(task.metadata());
+  });
+  ASSERT_TRUE(server.start());
+
+  blocking_client client(patient_client(cfg));
+  auto slow = client.send_task(tasks::new_test_task("slow", wire::ENUMERATE_PROCESSES, "slow"));
+  ASSERT_FALSE(slow);
+  EXPECT_TRUE(slow.error().is(errc::handler_timeout)) << slow.error().message();
+  // Answered while the slow handler still holds its task and result.
+  EXPECT_EQ(mismatch(client.send_task(tagged_task("meanwhile")), "meanwhile"), "");
+  ASSERT_EQ(slow_finished.get_future().wait_for(patience), std::future_status::ready);
+  // The slow handler's messages are recycled once it has returned, before
+  // this task is read; its late writes must not show.
+  EXPECT_EQ(mismatch(client.send_task(tagged_task("after-slow")), "after-slow"), "");
+  EXPECT_EQ(server.stats().handler_timeouts, 1U);
+  EXPECT_EQ(server.stats().connections_accepted, 1U);
+}
+
 // ---- concurrency -------------------------------------------------------------
 
 constexpr int concurrent_clients = 8;

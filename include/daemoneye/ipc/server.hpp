@@ -97,6 +97,12 @@ class interprocess_server {
   /// add_processes() / mutable_*() or assign into it; do not keep references
   /// to it after returning).
   using in_place_handler = std::function<void(const DetectionTask&, DetectionResult& result)>;
+  /// A coroutine writing its answer into `result`, like in_place_handler.
+  /// The server keeps the task and the result alive, and touches neither,
+  /// until the coroutine has finished (also when it finishes after its task
+  /// was answered HANDLER_TIMEOUT); then it reuses both for a later task of
+  /// the connection, so hold no reference to them past the coroutine's end.
+  using async_in_place_handler = std::function<asio::awaitable<void>(const DetectionTask&, DetectionResult& result)>;
 
   explicit interprocess_server(ipc_config config);
   interprocess_server(const interprocess_server&) = delete;
@@ -105,6 +111,8 @@ class interprocess_server {
 
   /// A coroutine handler, run on the server's threads.
   void set_handler(async_handler handler);
+  /// A coroutine filling a reused result, run on the server's threads.
+  void set_handler(async_in_place_handler handler);
   /// A plain function. By default it runs on a separate pool so a slow call
   /// does not stall I/O; handler_execution::inline_on_io_thread runs it on
   /// the connection's thread instead (for handlers that never block).
@@ -112,12 +120,16 @@ class interprocess_server {
   /// A plain function filling a reused result; runs as `execution` says.
   void set_handler(in_place_handler handler, handler_execution execution = handler_execution::blocking_pool);
   /// Any callable taking a task and returning DetectionResult or
-  /// awaitable<DetectionResult>, or taking (task, DetectionResult&).
+  /// awaitable<DetectionResult>, or taking (task, DetectionResult&) and
+  /// returning void or awaitable<void>.
   template <typename F>
   requires(!std::is_same_v<std::decay_t<F>, async_handler> && !std::is_same_v<std::decay_t<F>, sync_handler> &&
-           !std::is_same_v<std::decay_t<F>, in_place_handler>) void set_handler(F&& f) {
+           !std::is_same_v<std::decay_t<F>, in_place_handler> &&
+           !std::is_same_v<std::decay_t<F>, async_in_place_handler>) void set_handler(F&& f) {
     if constexpr (std::is_invocable_r_v<asio::awaitable<DetectionResult>, F&, DetectionTask>) {
       set_handler(async_handler(std::forward<F>(f)));
+    } else if constexpr (std::is_invocable_r_v<asio::awaitable<void>, F&, const DetectionTask&, DetectionResult&>) {
+      set_handler(async_in_place_handler(std::forward<F>(f)));
     } else if constexpr (std::is_invocable_v<F&, const DetectionTask&, DetectionResult&>) {
       set_handler(in_place_handler(std::forward<F>(f)));
     } else {
@@ -128,6 +140,10 @@ class interprocess_server {
   template <typename F>
   requires(!std::is_same_v<std::decay_t<F>, sync_handler> &&
            !std::is_same_v<std::decay_t<F>, in_place_handler>) void set_handler(F&& f, handler_execution execution) {
+    // As a plain function, a coroutine would only be created, never run.
+    static_assert(!std::is_invocable_r_v<asio::awaitable<void>, F&, const DetectionTask&, DetectionResult&> &&
+                      !std::is_invocable_r_v<asio::awaitable<DetectionResult>, F&, DetectionTask>,
+                  "coroutine handlers always run on the server's threads: pass no handler_execution");
     if constexpr (std::is_invocable_v<F&, const DetectionTask&, DetectionResult&>) {
       set_handler(in_place_handler(std::forward<F>(f)), execution);
     } else {
