@@ -56,8 +56,9 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
     waiter(const waiter&) = delete;
     waiter& operator=(const waiter&) = delete;
     virtual ~waiter() = default;
-    /// Hands `outcome` to the caller (on the caller's executor) and deletes this.
-    virtual void complete() = 0;
+    /// Resumes the caller with `outcome`, and deletes this: `now`, from
+    /// within this call where the caller's executor allows it, or queued.
+    virtual void complete(bool now) = 0;
 
     DetectionTask task;  // until it is framed
     std::optional<result<DetectionResult>> outcome;
@@ -76,17 +77,22 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
     // and co_spawn keeps work on its executor for as long as it runs. A
     // guard on a type-erased executor would cost heap allocations per call.
     explicit waiter_op(Handler&& h) : handler(std::move(h)) {}
-    void complete() override {
+    void complete(bool now) override {
       // Only the pointer travels: the answer is moved once more, into the caller.
       auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::relationship.continuation);
-      asio::post(executor, [self = std::unique_ptr<waiter_op>(this)]() mutable {
+      auto resume = [self = std::unique_ptr<waiter_op>(this)]() mutable {
         auto& answer = *self->outcome;
         if constexpr (std::is_same_v<Value, result<void>>) {
           std::move(self->handler)(answer ? result<void>{} : result<void>(fail(std::move(answer).error())));
         } else {
           std::move(self->handler)(std::move(answer));
         }
-      });
+      };
+      if (now) {
+        asio::dispatch(executor, std::move(resume));
+      } else {
+        asio::post(executor, std::move(resume));
+      }
     }
     Handler handler;
   };
@@ -102,13 +108,40 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   void start_write();
   void write_done(std::error_code ec, std::size_t n, std::uint64_t gen);
   void add_pending(waiter* w);
-  /// Completes the call of `w` (which it deletes) with `outcome`.
+  /// Completes the call of `w` (which it deletes) with `outcome`. While a
+  /// read is handled, the last call it completes is held back for
+  /// resume_held_call(); the others are queued to their callers at once.
   template <typename Outcome>
   void finish(waiter* w, Outcome&& outcome) {
     w->outcome.emplace(std::forward<Outcome>(outcome));
     (*w->outcome ? count.completed : count.failed).fetch_add(1, std::memory_order_relaxed);
-    w->complete();
+    if (!holding_calls) {
+      w->complete(false);
+      return;
+    }
+    if (held_call != nullptr) {
+      held_call->complete(false);
+      held_call_alone = false;
+    }
+    held_call = w;
   }
+  /// Ends holding calls back. The one held resumes from within this call
+  /// when `now`, it was the only one the read completed, and no other call is
+  /// in flight: a lone round trip then costs no trip through the executor's
+  /// queue. With other calls in flight it is queued like them: a caller busy
+  /// after its answer must not hold up the answers to theirs.
+  void resume_held_call(bool now);
+  /// Holds back calls completed while one read is handled.
+  struct call_hold {
+    explicit call_hold(state& s) noexcept : owner(s) {
+      owner.holding_calls = true;
+      owner.held_call_alone = true;
+    }
+    call_hold(const call_hold&) = delete;
+    call_hold& operator=(const call_hold&) = delete;
+    ~call_hold() { owner.resume_held_call(false); }  // left early: queued, as before
+    state& owner;
+  };
   void arm_deadline(clock::time_point deadline);
   void on_deadline();
   void deliver(DetectionResult& result);
@@ -135,7 +168,10 @@ struct interprocess_client::state : std::enable_shared_from_this<state> {
   byte_buffer out;
   byte_buffer writing;
   bool write_in_progress = false;
-  bool flush_posted = false;  // a start_write() is queued on the strand
+  bool flush_posted = false;    // a start_write() is queued on the strand
+  bool holding_calls = false;   // on_read() is delivering: see finish()
+  waiter* held_call = nullptr;  // the last call it completed
+  bool held_call_alone = true;  // and the only one so far
   std::atomic<bool> connected{false};
   std::uint64_t next_sequence = 1;  // per connection, when enable_sequence_numbers
 
@@ -292,6 +328,7 @@ void interprocess_client::state::on_read(std::uint64_t gen, std::error_code ec, 
                  : ipc_error(errc::io, fmt::format("read from {}: {}", config.endpoint_path, ec.message())));
     return;
   }
+  call_hold hold(*this);
   try {
     decoder.commit(n);
     count.bytes_in.fetch_add(n, std::memory_order_relaxed);
@@ -319,6 +356,15 @@ void interprocess_client::state::on_read(std::uint64_t gen, std::error_code ec, 
       fail_all(ipc_error(errc::io, fmt::format("read from {}: {}", config.endpoint_path, e.what())));
     }
   }
+  // Last, with the next read started: the caller may send its next task from
+  // within this call. Outside the try: what the caller throws is its own.
+  resume_held_call(true);
+}
+
+void interprocess_client::state::resume_held_call(bool now) {
+  holding_calls = false;
+  waiter* w = std::exchange(held_call, nullptr);
+  if (w != nullptr) w->complete(now && held_call_alone && pending.empty());
 }
 
 void interprocess_client::state::start_write() {

@@ -1136,6 +1136,118 @@ TEST(InterprocessClient, CallsMadeWhileOthersAreInFlightShareOneWrite) {
   EXPECT_LE(stats.writes, 2U) << "one write per call would be " << calls;
 }
 
+/// `calls` sequential calls; empty when each got its own answer, else what is wrong.
+asio::awaitable<std::string> sequential_calls(interprocess_client& client, std::string prefix, int calls) {
+  for (int i = 0; i < calls; ++i) {
+    const auto id = fmt::format("{}-{}", prefix, i);
+    if (auto wrong = mismatch(co_await client.async_send_task(tagged_task(id), patience), id); !wrong.empty()) {
+      co_return wrong;
+    }
+  }
+  co_return std::string();
+}
+
+TEST(InterprocessClient, ALoneCallsAnswerResumesItsCallerWithoutAnotherTripThroughTheQueue) {
+  // With nothing else in flight, the read that brings an answer resumes the
+  // caller itself: one completion handler per round trip (the read's), not
+  // two (the read's, then the caller's, queued behind it). run() counts
+  // the handlers it ran.
+  tagging_server tagging;
+  ASSERT_TRUE(tagging.server.start());
+  asio::io_context io;
+  interprocess_client client(io.get_executor(), tagging.cfg);
+  constexpr int calls = 40;
+  std::string outcome = "not finished";
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        // Connected first, so the calls counted below are round trips only.
+        if (auto wrong = mismatch(co_await client.async_send_task(tagged_task("warm-up"), patience), "warm-up");
+            !wrong.empty()) {
+          outcome = wrong;
+          co_return;
+        }
+        outcome = co_await sequential_calls(client, "lone", calls);
+        client.close();  // ends the client's reader, so run() returns
+      },
+      asio::detached);
+  const std::size_t handlers = io.run();
+  EXPECT_EQ(outcome, "");
+  EXPECT_EQ(client.stats().tasks_completed, static_cast<std::uint64_t>(calls + 1));
+  // The warm-up's connect and the close take a few handlers of their own.
+  EXPECT_LT(handlers, static_cast<std::size_t>(calls) * 3 / 2) << "two handlers per round trip would be " << 2 * calls;
+}
+
+TEST(InterprocessClient, ACallerBusyAfterItsAnswerDoesNotHoldUpTheAnswerToAnotherCall) {
+  // "prompt" is answered while "held" is still in flight. Its caller then
+  // keeps its thread, without suspending, until "held" has its answer. That
+  // answer is read on the io_context's other thread, which it can only do
+  // if the client did not resume "prompt"'s caller from within its own read.
+  test::temp_dir dir;
+  const auto cfg = test_config(dir);
+  std::promise<void> held_arrived;
+  std::promise<void> gate;
+  std::shared_future<void> gate_opened = gate.get_future().share();
+  interprocess_server server(cfg);
+  server.set_handler([&held_arrived, gate_opened](const DetectionTask& task) {
+    if (task.task_id() == "held") {
+      held_arrived.set_value();
+      gate_opened.wait_for(patience);
+    }
+    return answer_with_tag(task);
+  });
+  ASSERT_TRUE(server.start());
+
+  io_threads io(2);
+  interprocess_client client(io.executor(), cfg);
+  std::shared_future<result<DetectionResult>> held = io.spawn(client.async_send_task(tagged_task("held"), patience));
+  ASSERT_EQ(held_arrived.get_future().wait_for(patience), std::future_status::ready);
+  auto prompt = io.spawn([&]() -> asio::awaitable<std::string> {
+    auto wrong = mismatch(co_await client.async_send_task(tagged_task("prompt"), patience), "prompt");
+    gate.set_value();  // "held" is answered now
+    if (held.wait_for(patience) != std::future_status::ready) {
+      co_return "the answer to \"held\" waited for the caller of \"prompt\" to suspend";
+    }
+    co_return wrong;
+  }());
+  ASSERT_EQ(prompt.wait_for(2 * patience), std::future_status::ready);
+  EXPECT_EQ(prompt.get(), "");
+  EXPECT_EQ(mismatch(held.get(), "held"), "");
+  server.stop();
+}
+
+TEST(InterprocessClient, AnswersToCallsInFlightTogetherSendTheirCallersNextTasksTogether) {
+  // Sixteen callers, each making twelve calls one after another: the next
+  // tasks of the callers whose answers came in one read leave in one write,
+  // round after round, not one write per task. The server answers inline,
+  // so the tasks of one read are answered in one write too.
+  test::temp_dir dir;
+  const auto cfg = test_config(dir);
+  interprocess_server server(cfg);
+  server.set_handler(answer_with_tag, handler_execution::inline_on_io_thread);
+  ASSERT_TRUE(server.start());
+  asio::io_context io;
+  interprocess_client client(io.get_executor(), cfg);
+  constexpr int callers = 16;
+  constexpr int calls = 12;
+  std::vector<std::future<std::string>> outcomes;
+  for (int c = 0; c < callers; ++c) {
+    outcomes.push_back(
+        asio::co_spawn(io, sequential_calls(client, fmt::format("caller-{}", c), calls), asio::use_future));
+  }
+  std::thread runner([&io] { io.run(); });
+  for (auto& outcome : outcomes) {
+    ASSERT_EQ(outcome.wait_for(4 * patience), std::future_status::ready);
+    EXPECT_EQ(outcome.get(), "");
+  }
+  client.close();
+  runner.join();
+  const auto stats = client.stats();
+  EXPECT_EQ(stats.tasks_completed, static_cast<std::uint64_t>(callers * calls));
+  EXPECT_LE(stats.writes, static_cast<std::uint64_t>(callers * calls / 2))
+      << "one write per call would be " << callers * calls;
+}
+
 TEST(InterprocessClient, CallsSharingATaskIdAreEachAnswered) {
   tagging_server tagging;
   ASSERT_TRUE(tagging.server.start());

@@ -38,6 +38,14 @@ struct client_stats {
 
 /// Thread safety: every member may be called from any thread and from any
 /// coroutine; the client serialises its work on an internal strand.
+/// Resumption: an answer that comes while no other call is in flight resumes
+/// its caller at once, from within the client's read, where the caller's
+/// executor allows (the same io_context, on its thread): a lone round trip
+/// then costs no extra trip through the executor's queue. Until that caller
+/// next suspends, the client does nothing else; a call another thread
+/// starts meanwhile goes out after. Answers that come while other calls are
+/// in flight are queued to their callers' executors, so a caller busy after
+/// its answer holds up no answer to another call.
 /// Cancellation: close() fails every pending call with errc::cancelled.
 /// Lifetime: the object must outlive the calls awaiting on it.
 class interprocess_client {
