@@ -295,14 +295,7 @@ void server_connection::dispatch(DetectionTask& task, clock::time_point received
   } else if (ctx_->async_in_place_handler) {
     // The same, on a task and result recycled from earlier answers: the
     // decoded task is swapped in, so both sides keep their allocations.
-    std::unique_ptr<coroutine_job> job;
-    if (spare_jobs_.empty()) {
-      job = std::make_unique<coroutine_job>();
-    } else {
-      job = std::move(spare_jobs_.back());
-      spare_jobs_.pop_back();
-      job->result.Clear();
-    }
+    auto job = spare_jobs_.take([](coroutine_job& j) { j.result.Clear(); });
     job->task.Swap(&task);
     asio::co_spawn(executor_, run_async_in_place_handler(shared_from_this(), slot, std::move(job)),
                    log_exception{id_, "handler"});
@@ -311,13 +304,8 @@ void server_connection::dispatch(DetectionTask& task, clock::time_point received
     // in batches (pool_lane). An in-place handler gets a message recycled
     // from earlier answers.
     pool_lane::job job{slot, std::move(task), nullptr, nullptr};
-    if (ctx_->in_place_handler && !spare_results_.empty()) {
-      job.result = std::move(spare_results_.back());
-      spare_results_.pop_back();
-      job.result->Clear();
-    } else {
-      job.result = std::make_unique<DetectionResult>();
-    }
+    job.result = ctx_->in_place_handler ? spare_results_.take([](DetectionResult& r) { r.Clear(); })
+                                        : std::make_unique<DetectionResult>();
     if (lane_.push(std::move(job))) {
       asio::post(*ctx_->blocking_pool, [self = shared_from_this()] { self->run_pool_lane(); });
     }
@@ -352,9 +340,7 @@ void server_connection::run_pool_lane() {
 void server_connection::take_pool_answers() {
   for (auto& job : lane_.take_finished()) {
     handler_done(job.slot, job.error, *job.result);
-    if (ctx_->in_place_handler && spare_results_.size() < max_spare_results) {
-      spare_results_.push_back(std::move(job.result));
-    }
+    if (ctx_->in_place_handler) spare_results_.keep(std::move(job.result));
   }
 }
 
@@ -381,7 +367,7 @@ asio::awaitable<void> server_connection::run_async_in_place_handler(std::shared_
   }
   // The answer is framed (copied into out_) before handler_done returns.
   self->handler_done(slot, ep, job->result);
-  if (!self->closed_ && self->spare_jobs_.size() < max_spare_results) self->spare_jobs_.push_back(std::move(job));
+  if (!self->closed_) self->spare_jobs_.keep(std::move(job));
 }
 
 void server_connection::handler_done(std::uint64_t slot, const std::exception_ptr& error, DetectionResult& result) {

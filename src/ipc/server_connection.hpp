@@ -18,6 +18,7 @@
 
 #include "pool_lane.hpp"
 #include "server_context.hpp"
+#include "spares.hpp"
 
 namespace daemoneye::ipc::detail {
 
@@ -111,15 +112,15 @@ class server_connection : public std::enable_shared_from_this<server_connection>
   std::string peer_;
 
   frame_decoder decoder_;
-  DetectionTask task_;                          // the task being decoded; reused while handlers run inline
-  DetectionResult result_;                      // an inline in-place handler's answer, reused
-  std::vector<DetectionResult> spent_results_;  // inline answers returned by value, freed after the write
-  std::vector<std::unique_ptr<DetectionResult>> spare_results_;  // for in-place handlers on the pool
-  std::vector<std::unique_ptr<coroutine_job>> spare_jobs_;       // for in-place coroutine handlers
-  pool_lane lane_;  // tasks on the blocking pool; the one state shared with other threads
-  static constexpr std::size_t max_spare_results = 4;  // of each of the two kinds
-  byte_buffer out_;                                    // answers waiting for the writer
-  byte_buffer writing_;                                // the batch being written
+  DetectionTask task_;                                 // the task being decoded; reused while handlers run inline
+  DetectionResult result_;                             // an inline in-place handler's answer, reused
+  std::vector<DetectionResult> spent_results_;         // inline answers returned by value, freed after the write
+  static constexpr std::size_t max_spares = 4;         // of each of the two kinds
+  spares<DetectionResult, max_spares> spare_results_;  // for in-place handlers on the pool
+  spares<coroutine_job, max_spares> spare_jobs_;       // for in-place coroutine handlers
+  pool_lane lane_;       // tasks on the blocking pool; the one state shared with other threads
+  byte_buffer out_;      // answers waiting for the writer
+  byte_buffer writing_;  // the batch being written
   std::size_t unwritten_answers_ = 0;
   std::size_t answers_in_write_ = 0;
   std::vector<in_flight> in_flight_;
