@@ -1178,6 +1178,19 @@ TEST(InterprocessClient, ALoneCallsAnswerResumesItsCallerWithoutAnotherTripThrou
   EXPECT_LT(handlers, static_cast<std::size_t>(calls) * 3 / 2) << "two handlers per round trip would be " << 2 * calls;
 }
 
+/// Calls "prompt", opens `gate`, then keeps its thread, without suspending,
+/// until `other` is ready. Empty when both happened, else what went wrong.
+/// A function, not a lambda: the coroutine frame holds the references.
+asio::awaitable<std::string> call_then_wait_for_another(interprocess_client& client, std::promise<void>& gate,
+                                                        const std::shared_future<result<DetectionResult>>& other) {
+  auto wrong = mismatch(co_await client.async_send_task(tagged_task("prompt"), patience), "prompt");
+  gate.set_value();  // "held" is answered now
+  if (other.wait_for(patience) != std::future_status::ready) {
+    co_return "the answer to \"held\" waited for the caller of \"prompt\" to suspend";
+  }
+  co_return wrong;
+}
+
 TEST(InterprocessClient, ACallerBusyAfterItsAnswerDoesNotHoldUpTheAnswerToAnotherCall) {
   // "prompt" is answered while "held" is still in flight. Its caller then
   // keeps its thread, without suspending, until "held" has its answer. That
@@ -1202,14 +1215,7 @@ TEST(InterprocessClient, ACallerBusyAfterItsAnswerDoesNotHoldUpTheAnswerToAnothe
   interprocess_client client(io.executor(), cfg);
   std::shared_future<result<DetectionResult>> held = io.spawn(client.async_send_task(tagged_task("held"), patience));
   ASSERT_EQ(held_arrived.get_future().wait_for(patience), std::future_status::ready);
-  auto prompt = io.spawn([&]() -> asio::awaitable<std::string> {
-    auto wrong = mismatch(co_await client.async_send_task(tagged_task("prompt"), patience), "prompt");
-    gate.set_value();  // "held" is answered now
-    if (held.wait_for(patience) != std::future_status::ready) {
-      co_return "the answer to \"held\" waited for the caller of \"prompt\" to suspend";
-    }
-    co_return wrong;
-  }());
+  auto prompt = io.spawn(call_then_wait_for_another(client, gate, held));
   ASSERT_EQ(prompt.wait_for(2 * patience), std::future_status::ready);
   EXPECT_EQ(prompt.get(), "");
   EXPECT_EQ(mismatch(held.get(), "held"), "");
