@@ -1150,8 +1150,8 @@ asio::awaitable<std::string> sequential_calls(interprocess_client& client, std::
 TEST(InterprocessClient, ALoneCallsAnswerResumesItsCallerWithoutAnotherTripThroughTheQueue) {
   // With nothing else in flight, the read that brings an answer resumes the
   // caller itself: one completion handler per round trip (the read's), not
-  // two (the read's, then the caller's, queued behind it). run() counts
-  // the handlers it ran.
+  // two (the read's, then the caller's, queued behind it); on Windows one
+  // more each way, the write's. run() counts the handlers it ran.
   tagging_server tagging;
   ASSERT_TRUE(tagging.server.start());
   asio::io_context io;
@@ -1175,7 +1175,14 @@ TEST(InterprocessClient, ALoneCallsAnswerResumesItsCallerWithoutAnotherTripThrou
   EXPECT_EQ(outcome, "");
   EXPECT_EQ(client.stats().tasks_completed, static_cast<std::uint64_t>(calls + 1));
   // The warm-up's connect and the close take a few handlers of their own.
+#ifdef _WIN32
+  // A named pipe has no write that completes at once: every task's write
+  // completes as a handler too, so two per round trip, not three.
+  EXPECT_LT(handlers, static_cast<std::size_t>(calls) * 5 / 2)
+      << "three handlers per round trip would be " << 3 * calls;
+#else
   EXPECT_LT(handlers, static_cast<std::size_t>(calls) * 3 / 2) << "two handlers per round trip would be " << 2 * calls;
+#endif
 }
 
 /// Calls "prompt", opens `gate`, then keeps its thread, without suspending,
