@@ -43,13 +43,19 @@ asio::awaitable<ipc::DetectionResult> answer_async(ipc::DetectionTask task, cons
   co_return workload::answer(std::move(task), *prebuilt);
 }
 
-asio::awaitable<void> answer_async_into(const ipc::DetectionTask& task, ipc::DetectionResult& out,
-                                        const ipc::DetectionResult* prebuilt, collector* service) {
+/// The same answer written into `out`, shared by both in-place handler kinds.
+void answer_sync_into(const ipc::DetectionTask& task, const ipc::DetectionResult& prebuilt, ipc::DetectionResult& out,
+                      collector* service) {
   if (service != nullptr && workload::kind_of(task) == workload::kind::enumerate) {
     out = service->handle(task);
   } else {
-    workload::answer_into(task, *prebuilt, out);
+    workload::answer_into(task, prebuilt, out);
   }
+}
+
+asio::awaitable<void> answer_async_into(const ipc::DetectionTask& task, ipc::DetectionResult& out,
+                                        const ipc::DetectionResult* prebuilt, collector* service) {
+  answer_sync_into(task, *prebuilt, out, service);
   co_return;
 }
 
@@ -115,11 +121,7 @@ int run_echo_server(const echo_server_options& options, child_channel& channel) 
   if (options.sync_handler && options.in_place) {
     server.set_handler(ipc::interprocess_server::in_place_handler(
                            [&prebuilt, svc = service.get()](const ipc::DetectionTask& task, ipc::DetectionResult& out) {
-                             if (svc != nullptr && workload::kind_of(task) == workload::kind::enumerate) {
-                               out = svc->handle(task);
-                             } else {
-                               workload::answer_into(task, prebuilt, out);
-                             }
+                             answer_sync_into(task, prebuilt, out, svc);
                            }),
                        execution);
   } else if (options.sync_handler) {
